@@ -1,0 +1,1 @@
+"""Titan's LangGraph agents: the supervisor and its specialists."""

@@ -1,0 +1,1 @@
+"""Titan's offline evaluation suite."""

@@ -1,0 +1,1 @@
+"""MCP tool servers, one per domain, over the operations in `tools/`."""

@@ -1,0 +1,1 @@
+"""Prompt texts for Titan's agents, one file per agent."""

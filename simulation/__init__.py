@@ -1,0 +1,1 @@
+"""The background simulation that plays the plant's outside world."""

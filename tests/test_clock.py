@@ -1,0 +1,78 @@
+"""The plant clock: real, simulated and fixed time behind one `now()`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tools import clock
+
+START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_simulated_time_runs_speed_times_faster_than_real_time() -> None:
+    real = FakeMonotonic()
+    sim = clock.SimulatedClock(START, speed=60, monotonic=real)
+
+    real.t += 10  # ten real seconds
+
+    assert sim.now() == START + timedelta(minutes=10)
+
+
+def test_a_paused_simulated_clock_stands_still_and_resumes_where_it_stopped() -> None:
+    real = FakeMonotonic()
+    sim = clock.SimulatedClock(START, speed=60, monotonic=real)
+    real.t += 1
+    sim.pause()
+    real.t += 100
+
+    assert sim.now() == START + timedelta(minutes=1)
+    sim.resume()
+    real.t += 1
+    assert sim.now() == START + timedelta(minutes=2)
+
+
+def test_changing_speed_keeps_the_time_already_elapsed() -> None:
+    real = FakeMonotonic()
+    sim = clock.SimulatedClock(START, speed=60, monotonic=real)
+    real.t += 1
+    sim.set_speed(3600)
+    real.t += 1
+
+    assert sim.now() == START + timedelta(minutes=1, hours=1)
+
+
+def test_a_simulated_clock_can_be_driven_forward_but_not_back() -> None:
+    sim = clock.SimulatedClock(START, speed=1, monotonic=FakeMonotonic())
+
+    assert sim.advance(timedelta(hours=2)) == START + timedelta(hours=2)
+    with pytest.raises(ValueError, match="only moves forward"):
+        sim.advance(timedelta(seconds=-1))
+
+
+def test_the_clock_in_force_answers_now_and_can_be_swapped_back() -> None:
+    fixed = clock.FixedClock(START)
+    previous = clock.set_clock(fixed)
+    try:
+        assert clock.now() == START
+        fixed.advance(timedelta(minutes=5))
+        assert clock.now() == START + timedelta(minutes=5)
+    finally:
+        clock.set_clock(previous)
+    assert isinstance(clock.get_clock(), clock.SystemClock)
+
+
+def test_naive_times_and_non_positive_speeds_are_refused() -> None:
+    with pytest.raises(ValueError, match="must carry a timezone"):
+        clock.FixedClock(datetime(2026, 3, 2, 6, 0))
+    with pytest.raises(ValueError, match="speed must be positive"):
+        clock.SimulatedClock(START, speed=0)

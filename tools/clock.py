@@ -1,0 +1,146 @@
+"""The one source of "now" for Titan's domain code.
+
+Three clocks share one interface:
+
+- `SystemClock`: real wall time, for a plant run on real machines.
+- `SimulatedClock`: plant time that starts at a given instant and runs `speed` times faster than
+  real time; it can be paused, resumed and advanced by hand (the simulation drives it).
+- `FixedClock`: stands still until a test advances it.
+
+Domain code calls `now()`; entry points choose the clock with `set_clock()`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Something that tells the plant's current time (always timezone-aware, UTC)."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """Real time."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = _aware(at)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        self._at = _aware(at)
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by `delta` and return the new time."""
+        if delta < timedelta(0):
+            raise ValueError(f"a clock only moves forward; got {delta}")
+        self._at += delta
+        return self._at
+
+
+class SimulatedClock:
+    """Plant time running `speed` times faster than real time from `start`."""
+
+    def __init__(
+        self,
+        start: datetime,
+        speed: float = 60.0,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self._lock = threading.Lock()
+        self._monotonic = monotonic
+        self._base = _aware(start)
+        self._real_base = monotonic()
+        self._speed = speed
+        self._paused = False
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now_locked()
+
+    def _now_locked(self) -> datetime:
+        if self._paused:
+            return self._base
+        elapsed = self._monotonic() - self._real_base
+        return self._base + timedelta(seconds=elapsed * self._speed)
+
+    def _rebase(self) -> None:
+        self._base = self._now_locked()
+        self._real_base = self._monotonic()
+
+    def set_speed(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        with self._lock:
+            self._rebase()
+            self._speed = speed
+
+    def pause(self) -> None:
+        with self._lock:
+            self._rebase()
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._real_base = self._monotonic()
+            self._paused = False
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Jump forward by `delta` of plant time and return the new time."""
+        if delta < timedelta(0):
+            raise ValueError(f"a clock only moves forward; got {delta}")
+        with self._lock:
+            self._rebase()
+            self._base += delta
+            return self._base
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError(f"clock times must carry a timezone; got naive {at.isoformat()}")
+    return at.astimezone(UTC)
+
+
+_clock: Clock = SystemClock()
+
+
+def get_clock() -> Clock:
+    """The clock in force for this process."""
+    return _clock
+
+
+def set_clock(clock: Clock) -> Clock:
+    """Put `clock` in force; returns the one it replaces."""
+    global _clock
+    previous, _clock = _clock, clock
+    return previous
+
+
+def now() -> datetime:
+    """The plant's current time."""
+    return _clock.now()

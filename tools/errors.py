@@ -56,7 +56,8 @@ class ConflictError(TitanError):
 
 # Constraint messages live in the schema (COMMENT ON CONSTRAINT); this query finds them.
 _CONSTRAINT_COMMENT_SQL = """
-select obj_description(c.oid, 'pg_constraint') as comment
+select coalesce(obj_description(c.oid, 'pg_constraint'),
+                'must satisfy ' || pg_get_constraintdef(c.oid)) as comment
 from pg_constraint c
 join pg_class t on t.oid = c.conrelid
 where c.conname = %(name)s and t.relname = %(table)s
@@ -75,7 +76,8 @@ async def explain_integrity_error(
     name = diag.constraint_name or ""
     comment: str | None = None
     if name:
-        async with conn.cursor(row_factory=tuple_row) as cur:
+        # Its own (sub)transaction: never leave an implicit transaction open on the caller.
+        async with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
             await cur.execute(_CONSTRAINT_COMMENT_SQL, {"name": name, "table": table})
             row = await cur.fetchone()
         comment = row[0] if row else None

@@ -81,6 +81,16 @@ async def conn(db_url: str) -> AsyncIterator[db.AsyncConn]:
 
 
 @pytest.fixture
+async def plant(conn: db.AsyncConn, fixed_clock: clock.FixedClock) -> db.AsyncConn:
+    """The demo plant of seed 42, loaded at the fixed clock (2026-03-02 06:00 UTC)."""
+    from tools import demo_plant
+
+    async with conn.transaction():
+        await demo_plant.seed(conn, seed=42)
+    return conn
+
+
+@pytest.fixture
 def fixed_clock() -> Iterator[clock.FixedClock]:
     """A clock standing at 2026-03-02 06:00 UTC (a Monday) until the test moves it."""
     from datetime import UTC, datetime

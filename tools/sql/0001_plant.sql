@@ -462,10 +462,10 @@ create table shipments (
     service_level      text not null
         constraint shipment_service_level check (service_level in
             ('GROUND', 'EXPRESS', 'OVERNIGHT', 'FREIGHT')),
-    status             text not null default 'PLANNED'
+    status             text not null default 'CREATED'
         constraint shipment_status check (status in
-            ('PLANNED', 'PICKED_UP', 'IN_TRANSIT', 'DELAYED', 'OUT_FOR_DELIVERY', 'DELIVERED',
-             'EXCEPTION', 'CANCELLED')),
+            ('CREATED', 'LABEL_PRINTED', 'PICKED_UP', 'IN_TRANSIT', 'DELAYED',
+             'OUT_FOR_DELIVERY', 'DELIVERED', 'EXCEPTION', 'CANCELLED')),
     tracking_number    text unique,
     weight_kg          numeric(10, 2) not null
         constraint shipment_weight_positive check (weight_kg > 0),
@@ -479,8 +479,8 @@ create table shipments (
         check ((status = 'DELIVERED') = (delivered_at is not null))
 );
 comment on constraint shipment_status on shipments is
-    'a shipment is PLANNED, PICKED_UP, IN_TRANSIT, DELAYED, OUT_FOR_DELIVERY, DELIVERED, '
-    'EXCEPTION or CANCELLED';
+    'a shipment is CREATED, LABEL_PRINTED, PICKED_UP, IN_TRANSIT, DELAYED, OUT_FOR_DELIVERY, '
+    'DELIVERED, EXCEPTION or CANCELLED';
 create index shipments_order on shipments (order_id);
 create index shipments_status on shipments (status);
 
@@ -712,6 +712,8 @@ create table customer_inquiries (
     order_id    text references orders,
     channel     text not null
         constraint inquiry_channel check (channel in ('EMAIL', 'PHONE', 'PORTAL')),
+    kind        text not null default 'OTHER'
+        constraint inquiry_kind check (kind in ('STATUS', 'EXPEDITE', 'QUALITY', 'OTHER')),
     subject     text not null,
     body        text not null,
     status      text not null default 'OPEN'

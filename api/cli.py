@@ -1,0 +1,149 @@
+"""The `titan` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError as PydanticValidationError
+from rich.console import Console
+from rich.table import Table
+
+from tools import admin, db, demo_plant
+from tools.errors import TitanError
+from tools.settings import Settings, configure_logging, get_settings, setting_env_name
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="titan",
+    help="Titan: an operations assistant for manufacturing plants.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(
+    help="The plant database: where it is, its schema, the demo plant.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _settings() -> Settings:
+    """The settings, or the command ends naming each bad setting and what it must be."""
+    try:
+        return get_settings()
+    except PydanticValidationError as exc:
+        for problem in exc.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else "?"
+            err.print(f"[bold red]error:[/] setting {setting_env_name(field)}: {problem['msg']}")
+        raise typer.Exit(code=2) from exc
+
+
+def _run(job: Callable[[], Awaitable[T]]) -> T:
+    """Run an async job with logging configured; domain errors end the command with a message."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+    try:
+        return asyncio.run(job())  # type: ignore[arg-type]
+    except TitanError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=1) from exc
+
+
+async def _prepared() -> tuple[db.DatabaseLocation, db.AsyncConn]:
+    location = await asyncio.to_thread(db.locate)
+    conn = await db.connect(location.url)
+    await admin.prepare(conn)
+    return location, conn
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply any pending schema migrations (every command also does this at start)."""
+
+    async def job() -> int:
+        location = await asyncio.to_thread(db.locate)
+        async with db.connection(location.url) as conn:
+            return await admin.prepare(conn)
+
+    applied = _run(job)
+    out.print(f"{applied} migration(s) applied; the schema is current.")
+
+
+@db_app.command("reset")
+def db_reset(
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the demo plant (default: TITAN_SIM_SEED).")
+    ] = None,
+) -> None:
+    """Wipe the plant's data and load the deterministic demo plant (accounts are kept)."""
+    chosen = _settings().sim_seed if seed is None else seed
+
+    async def job() -> demo_plant.PlantSummary:
+        location, conn = await _prepared()
+        try:
+            async with conn.transaction():
+                return await demo_plant.reset(conn, seed=chosen)
+        finally:
+            await conn.close()
+
+    summary = _run(job)
+    total = sum(summary.counts.values())
+    out.print(
+        f"Demo plant loaded with seed {summary.seed}: {total} rows, "
+        f"plant day {summary.anchor:%Y-%m-%d %H:%M} UTC."
+    )
+
+
+@db_app.command("status")
+def db_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Where the database is, its version, migration level and row counts."""
+
+    async def job() -> admin.DatabaseStatus:
+        location, conn = await _prepared()
+        try:
+            return await admin.status(conn, location)
+        finally:
+            await conn.close()
+
+    status = _run(job)
+    if as_json:
+        sys.stdout.write(status.model_dump_json(indent=2) + "\n")
+        return
+    out.print(f"[bold]Database[/]   {status.location}")
+    out.print(f"[bold]Name[/]       {status.database}")
+    out.print(f"[bold]Server[/]     PostgreSQL {status.server_version}")
+    level = (
+        f"{status.migration_version:04d}_{status.migration_name}"
+        if status.migration_version is not None
+        else "none"
+    )
+    out.print(f"[bold]Migration[/]  {level} ({status.migrations_pending} pending)")
+    table = Table(title="Rows per table", show_edge=False)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for count in status.tables:
+        table.add_row(count.table, str(count.rows))
+    out.print(table)
+
+
+def _every_command(group: typer.Typer, prefix: str = "titan") -> list[str]:
+    names = [f"{prefix} {c.name}" for c in group.registered_commands if c.name]
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None and sub.name:
+            names += _every_command(sub.typer_instance, f"{prefix} {sub.name}")
+    return names
+
+
+app.info.epilog = "Every command: " + ", ".join(sorted(_every_command(app))) + "."
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

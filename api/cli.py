@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError as PydanticValidationError
-from rich.console import Console
 from rich.table import Table
 
+from api.keys_cli import keys_app
+from api.runner import console, prepared, run, settings_or_exit
 from tools import admin, db, demo_plant
-from tools.errors import TitanError
-from tools.settings import Settings, configure_logging, get_settings, setting_env_name
-
-T = TypeVar("T")
 
 app = typer.Typer(
     name="titan",
@@ -28,38 +23,9 @@ db_app = typer.Typer(
     help="The plant database: where it is, its schema, the demo plant.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _settings() -> Settings:
-    """The settings, or the command ends naming each bad setting and what it must be."""
-    try:
-        return get_settings()
-    except PydanticValidationError as exc:
-        for problem in exc.errors():
-            field = str(problem["loc"][0]) if problem["loc"] else "?"
-            err.print(f"[bold red]error:[/] setting {setting_env_name(field)}: {problem['msg']}")
-        raise typer.Exit(code=2) from exc
-
-
-def _run(job: Callable[[], Awaitable[T]]) -> T:
-    """Run an async job with logging configured; domain errors end the command with a message."""
-    settings = _settings()
-    configure_logging(settings.log_level)
-    try:
-        return asyncio.run(job())  # type: ignore[arg-type]
-    except TitanError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=1) from exc
-
-
-async def _prepared() -> tuple[db.DatabaseLocation, db.AsyncConn]:
-    location = await asyncio.to_thread(db.locate)
-    conn = await db.connect(location.url)
-    await admin.prepare(conn)
-    return location, conn
+out = console()
 
 
 @db_app.command("migrate")
@@ -71,7 +37,7 @@ def db_migrate() -> None:
         async with db.connection(location.url) as conn:
             return await admin.prepare(conn)
 
-    applied = _run(job)
+    applied = run(job)
     out.print(f"{applied} migration(s) applied; the schema is current.")
 
 
@@ -82,17 +48,13 @@ def db_reset(
     ] = None,
 ) -> None:
     """Wipe the plant's data and load the deterministic demo plant (accounts are kept)."""
-    chosen = _settings().sim_seed if seed is None else seed
+    chosen = settings_or_exit().sim_seed if seed is None else seed
 
     async def job() -> demo_plant.PlantSummary:
-        location, conn = await _prepared()
-        try:
-            async with conn.transaction():
-                return await demo_plant.reset(conn, seed=chosen)
-        finally:
-            await conn.close()
+        async with prepared() as (_, conn), conn.transaction():
+            return await demo_plant.reset(conn, seed=chosen)
 
-    summary = _run(job)
+    summary = run(job)
     total = sum(summary.counts.values())
     out.print(
         f"Demo plant loaded with seed {summary.seed}: {total} rows, "
@@ -107,13 +69,10 @@ def db_status(
     """Where the database is, its version, migration level and row counts."""
 
     async def job() -> admin.DatabaseStatus:
-        location, conn = await _prepared()
-        try:
+        async with prepared() as (location, conn):
             return await admin.status(conn, location)
-        finally:
-            await conn.close()
 
-    status = _run(job)
+    status = run(job)
     if as_json:
         sys.stdout.write(status.model_dump_json(indent=2) + "\n")
         return

@@ -93,3 +93,27 @@ def test_an_invalid_setting_names_the_variable_and_the_rule() -> None:
     assert result.returncode == 2
     assert "TITAN_SIM_SPEED" in result.stderr
     assert "greater than 0" in result.stderr
+
+
+def test_keys_create_prints_the_key_alone_on_the_last_line_and_it_authenticates(
+    db_url: str,
+) -> None:
+    env = base_env(DATABASE_URL=db_url)
+
+    created = titan("keys", "create", "--role", "supervisor", "--label", "line 3 tablet", env=env)
+    listed = titan("keys", "list", env=env)
+    bad = titan("keys", "create", "--role", "root", env=env)
+
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("titan_")
+    key_id = token.split("_")[1]
+    assert key_id in listed.stdout and "line 3 tablet" in listed.stdout
+    assert token.split("_", 2)[2] not in listed.stdout
+    assert bad.returncode == 1
+    assert "not one of operator, supervisor, production_manager, admin" in bad.stderr
+
+    revoked = titan("keys", "revoke", key_id, env=env)
+    again = titan("keys", "revoke", key_id, env=env)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    assert again.returncode == 1 and "already revoked" in again.stderr

@@ -7,7 +7,9 @@
     ├── ValidationError          input that breaks a rule (a CHECK, a range, a format)
     ├── InvalidTransitionError   a status change the lifecycle does not allow
     ├── InsufficientStockError   more asked for than is available
-    └── ConflictError            a duplicate, or a row someone else changed first
+    ├── ConflictError            a duplicate, or a row someone else changed first
+    ├── AuthenticationError      no API key, or one that is unknown or revoked
+    └── PermissionDeniedError    a role too low for what was asked
 
 Foreign errors are wrapped at the boundary (`raise ValidationError(...) from exc`); the HTTP and
 MCP layers each map this hierarchy once.
@@ -52,6 +54,14 @@ class InsufficientStockError(TitanError):
 
 class ConflictError(TitanError):
     """A duplicate, or a row changed by someone else first."""
+
+
+class AuthenticationError(TitanError):
+    """No API key, or one that is unknown or revoked."""
+
+
+class PermissionDeniedError(TitanError):
+    """The caller's role is below what the action needs."""
 
 
 # Constraint messages live in the schema (COMMENT ON CONSTRAINT); this query finds them.

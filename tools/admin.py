@@ -8,8 +8,9 @@ from pydantic import BaseModel
 from tools.db import AsyncConn, DatabaseLocation
 from tools.migrations import available, current_version, migrate
 
-# Accounts survive a plant reset: wiping the plant must not lock its people out.
-ACCOUNT_TABLES = ("users", "api_keys")
+# Accounts and the recipient directory survive a plant reset: wiping the plant must not lock its
+# people out, nor forget who is told about what.
+ACCOUNT_TABLES = ("users", "api_keys", "notification_roles")
 LEDGER_TABLE = "schema_migrations"
 
 

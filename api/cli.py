@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from api.keys_cli import keys_app
+from api.mcp_cli import mcp
 from api.runner import console, prepared, run, settings_or_exit
 from tools import admin, db, demo_plant
 
@@ -24,6 +25,7 @@ db_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.command("mcp")(mcp)
 
 out = console()
 

@@ -1,0 +1,42 @@
+"""`titan mcp`: run one of Titan's MCP servers for a desktop AI client."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.runner import settings_or_exit
+from mcp_servers.servers import DOMAINS, build_server
+from tools.settings import configure_logging
+
+
+def mcp(
+    domain: Annotated[
+        str | None, typer.Argument(help=f"The server: {', '.join(DOMAINS)}.", show_default=False)
+    ] = None,
+    list_servers: Annotated[
+        bool, typer.Option("--list", help="List the servers and their tools instead.")
+    ] = False,
+) -> None:
+    """Serve a domain's MCP tools over stdio, as a desktop AI client's config starts it.
+
+    The server finds the same database as the rest of Titan: DATABASE_URL, or the embedded
+    server under TITAN_DATA_DIR. Logs go to standard error; standard output carries the protocol.
+    """
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    if list_servers:
+        for name in DOMAINS:
+            server = build_server(name)
+            tools = sorted(t.name for t in server.mcp._tool_manager.list_tools())
+            marked = [f"{t}*" if t in server.write_tools else t for t in tools]
+            typer.echo(f"{name}: {', '.join(marked)}")
+        typer.echo("(* writes: over HTTP they need the supervisor role or higher)")
+        return
+    if domain not in DOMAINS:
+        typer.echo(
+            f"error: name an MCP server: one of {', '.join(DOMAINS)} (got {domain!r})", err=True
+        )
+        raise typer.Exit(code=2)
+    build_server(domain).mcp.run("stdio")

@@ -1,0 +1,146 @@
+"""What every Titan MCP server shares: the plant database, who is calling, and error handling.
+
+Tools are thin: they take a connection from the server's pool, call one `tools/` operation, and
+return its pydantic result (FastMCP publishes the output schema). Domain errors come back to the
+client as tool errors carrying the domain's message; anything unexpected is logged here and the
+client gets a short message without internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from psycopg_pool import AsyncConnectionPool
+
+from tools import admin, db
+from tools.accounts import Principal, Role, require_role
+from tools.errors import TitanError
+from tools.operations import Actor
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Who calls over stdio or in memory: the person who started the process (or the agent team in
+# it), trusted as a supervisor; HTTP callers are who their API key says.
+LOCAL_PRINCIPAL = Principal(user_id="local", role="supervisor", key_id="local")
+PRINCIPAL_SCOPE_KEY = "titan.principal"
+WRITE_ROLE: Role = "supervisor"
+
+
+@dataclass
+class Plant:
+    """The database a server works on: a pool, and where it is."""
+
+    pool: AsyncConnectionPool[db.AsyncConn]
+    location: db.DatabaseLocation
+
+
+@asynccontextmanager
+async def open_plant() -> AsyncIterator[Plant]:
+    """Locate the database (starting the embedded one if need be), migrate it, open a pool."""
+    location = await asyncio.to_thread(db.locate)
+    async with db.connection(location.url) as conn:
+        await admin.prepare(conn)
+    pool = db.make_pool(location.url)
+    await db.open_pool(pool)
+    try:
+        yield Plant(pool=pool, location=location)
+    finally:
+        await pool.close()
+
+
+def plant_of(ctx: Context) -> Plant:  # type: ignore[type-arg]
+    plant = ctx.request_context.lifespan_context
+    assert isinstance(plant, Plant), "the server was built without the plant lifespan"
+    return plant
+
+
+def principal_of(ctx: Context) -> Principal:  # type: ignore[type-arg]
+    """The caller: from the HTTP request's API key, else the local principal."""
+    request = ctx.request_context.request
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict):
+        found = scope.get(PRINCIPAL_SCOPE_KEY)
+        if isinstance(found, Principal):
+            return found
+    return LOCAL_PRINCIPAL
+
+
+def actor_of(ctx: Context, *, thread_id: str | None = None) -> Actor:  # type: ignore[type-arg]
+    """The actor that writes made through this call are recorded under."""
+    who = principal_of(ctx)
+    if who is LOCAL_PRINCIPAL:
+        return Actor(type="agent" if thread_id else "user", id="mcp-local", thread_id=thread_id)
+    return who.actor(thread_id=thread_id)
+
+
+def _find_context(args: tuple[object, ...], kwargs: dict[str, object]) -> Context | None:  # type: ignore[type-arg]
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, Context):
+            return value
+    return None
+
+
+def domain_tool(
+    server: FastMCP,  # type: ignore[type-arg]
+    write_tools: set[str],
+    *,
+    title: str,
+    write: bool = False,
+    destructive: bool = False,
+    idempotent: bool = False,
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Register an async function as a tool with annotations, role checks and error mapping.
+
+    Read tools are marked read-only and idempotent. Write tools need the supervisor role or
+    higher; `destructive` marks writes that remove or cancel something, `idempotent` writes that
+    can be repeated without effect.
+    """
+
+    def register(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        name = fn.__name__
+        if "ctx" not in inspect.signature(fn).parameters:
+            raise TypeError(f"tool {name} must take a `ctx: Context` parameter")
+
+        @functools.wraps(fn)
+        async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            ctx = _find_context(args, kwargs)
+            try:
+                if write and ctx is not None:
+                    require_role(principal_of(ctx), WRITE_ROLE, action=f"the tool {name}")
+                return await fn(*args, **kwargs)
+            except TitanError as exc:
+                raise ToolError(str(exc)) from exc
+            except ToolError:
+                raise
+            except Exception as exc:  # the server's top-level handler for one call
+                log.exception("tool %s failed", name)
+                raise ToolError(
+                    f"{name} failed inside Titan ({type(exc).__name__}); the server log has details"
+                ) from exc
+
+        annotations = ToolAnnotations(
+            title=title,
+            readOnlyHint=not write,
+            destructiveHint=destructive if write else False,
+            idempotentHint=idempotent if write else True,
+            openWorldHint=False,
+        )
+        server.tool(name=name, annotations=annotations, structured_output=True)(guarded)
+        if write:
+            write_tools.add(name)
+        return guarded
+
+    return register

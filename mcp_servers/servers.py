@@ -1,0 +1,73 @@
+"""Titan's MCP servers: one per domain, plus `all`, built over one plant database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from mcp.server.fastmcp import FastMCP
+
+from mcp_servers import communications, governance
+from mcp_servers.runtime import Plant, open_plant
+
+Registrar = Callable[[FastMCP, set[str]], None]  # type: ignore[type-arg]
+
+DOMAIN_REGISTRARS: dict[str, tuple[Registrar, ...]] = {
+    "communications": (communications.register,),
+    "governance": (governance.register,),
+}
+DOMAINS: tuple[str, ...] = (*DOMAIN_REGISTRARS, "all")
+
+INSTRUCTIONS = {
+    "communications": "Titan's communications: notifications (templated per event, or written "
+    "by hand) and customer inquiries.",
+    "governance": "Titan's governance: the audit trail, material and order traceability, "
+    "compliance checks and reports, and a catalog of Titan's own data.",
+    "all": "Titan, an operations assistant for a manufacturing plant: every domain's tools.",
+}
+
+
+@dataclass
+class TitanServer:
+    """A built MCP server and which of its tools write."""
+
+    domain: str
+    mcp: FastMCP  # type: ignore[type-arg]
+    write_tools: set[str] = field(default_factory=set)
+
+
+def build_server(
+    domain: str, *, plant: Plant | None = None, stateless_http: bool = True
+) -> TitanServer:
+    """The MCP server of `domain` ("all" for every tool).
+
+    With `plant`, tools use that pool (the service shares its own); without, the server opens
+    the plant database itself when it starts.
+    """
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown MCP server {domain!r}; choose one of {', '.join(DOMAINS)}")
+
+    @asynccontextmanager
+    async def lifespan(_: FastMCP) -> AsyncIterator[Plant]:  # type: ignore[type-arg]
+        if plant is not None:
+            yield plant
+            return
+        async with open_plant() as opened:
+            yield opened
+
+    server = FastMCP(
+        name=f"titan-{domain}",
+        instructions=INSTRUCTIONS.get(domain),
+        lifespan=lifespan,
+        log_level="WARNING",
+        streamable_http_path="/",
+        stateless_http=stateless_http,
+        json_response=stateless_http,
+    )
+    built = TitanServer(domain=domain, mcp=server)
+    names = DOMAIN_REGISTRARS if domain == "all" else {domain: DOMAIN_REGISTRARS[domain]}
+    for registrars in names.values():
+        for register in registrars:
+            register(server, built.write_tools)
+    return built

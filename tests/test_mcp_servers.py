@@ -1,0 +1,137 @@
+"""Titan's MCP servers, as a client sees them over the real protocol (in memory and stdio)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.shared.memory import create_connected_server_and_client_session
+
+from mcp_servers.runtime import Plant
+from mcp_servers.servers import DOMAINS, build_server
+from tools import db
+
+
+@pytest.fixture
+async def mcp_plant(plant: db.AsyncConn, db_url: str) -> AsyncIterator[Plant]:
+    pool = db.make_pool(db_url)
+    await db.open_pool(pool)
+    try:
+        yield Plant(pool=pool, location=db.DatabaseLocation(url=db_url, embedded=False))
+    finally:
+        await pool.close()
+
+
+def session_for(domain: str, plant: Plant):  # type: ignore[no-untyped-def]
+    return create_connected_server_and_client_session(
+        build_server(domain, plant=plant).mcp._mcp_server
+    )
+
+
+@pytest.mark.anyio
+async def test_every_server_lists_its_tools_with_read_and_write_annotations(
+    mcp_plant: Plant,
+) -> None:
+    for domain in DOMAINS:
+        built = build_server(domain, plant=mcp_plant)
+        async with session_for(domain, mcp_plant) as client:
+            listed = (await client.list_tools()).tools
+
+        assert listed, f"{domain} serves no tools"
+        for tool in listed:
+            assert tool.description and len(tool.description) > 30, tool.name
+            assert tool.annotations is not None
+            assert tool.annotations.readOnlyHint is (tool.name not in built.write_tools)
+            assert tool.outputSchema is not None, tool.name
+
+
+@pytest.mark.anyio
+async def test_a_read_tool_answers_with_structured_content(mcp_plant: Plant) -> None:
+    async with session_for("governance", mcp_plant) as client:
+        result = await client.call_tool("order_traceability", {"order_id": "ORD-10001"})
+
+    assert not result.isError, result.content
+    assert result.structuredContent is not None
+    assert result.structuredContent["order"]["order_id"] == "ORD-10001"
+    assert result.structuredContent["lines"]
+
+
+@pytest.mark.anyio
+async def test_a_write_tool_changes_the_database_and_is_audited(
+    mcp_plant: Plant, plant: db.AsyncConn
+) -> None:
+    async with session_for("communications", mcp_plant) as client:
+        result = await client.call_tool(
+            "create_inquiry",
+            {"customer_id": "BOEING", "subject": "Blade lot certs", "kind": "QUALITY",
+             "body": "Please send the mill certificates for our last blade delivery."},
+        )  # fmt: skip
+
+    assert not result.isError, result.content
+    assert result.structuredContent is not None
+    inquiry_id = result.structuredContent["inquiry_id"]
+    cur = await plant.execute(
+        "select kind, status from customer_inquiries where inquiry_id = %s", (inquiry_id,)
+    )
+    assert await cur.fetchone() == {"kind": "QUALITY", "status": "OPEN"}
+    cur = await plant.execute(
+        "select actor_id from audit_log where entity_type = 'inquiry' and entity_id = %s",
+        (inquiry_id,),
+    )
+    assert await cur.fetchall() == [{"actor_id": "mcp-local"}]
+
+
+@pytest.mark.anyio
+async def test_domain_errors_and_bad_arguments_come_back_as_tool_errors_with_the_reason(
+    mcp_plant: Plant,
+) -> None:
+    async with session_for("all", mcp_plant) as client:
+        unknown = await client.call_tool("order_traceability", {"order_id": "ORD-99999"})
+        malformed = await client.call_tool("order_traceability", {"order_id": "boeing's"})
+        invalid = await client.call_tool(
+            "answer_inquiry", {"inquiry_id": "INQ-9003", "response": "x"}
+        )
+
+    assert unknown.isError and "ORD-99999" in unknown.content[0].text  # type: ignore[union-attr]
+    assert malformed.isError and "ORD-" in malformed.content[0].text  # type: ignore[union-attr]
+    assert invalid.isError  # INQ-9003 is already answered in the demo plant
+    assert "ANSWERED" in invalid.content[0].text  # type: ignore[union-attr]
+    for result in (unknown, malformed, invalid):
+        assert "Traceback" not in result.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_desktop_client_runs_a_server_over_stdio(plant: db.AsyncConn, db_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
+    env["DATABASE_URL"] = db_url
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "api.cli", "mcp", "communications"], env=env
+    )
+    with anyio.fail_after(60):
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
+            init = await client.initialize()
+            names = {t.name for t in (await client.list_tools()).tools}
+            listed = await client.call_tool("list_inquiries", {"customer_id": "BOEING"})
+            created = await client.call_tool(
+                "create_inquiry",
+                {"customer_id": "TESLA", "subject": "ETA", "body": "When do the housings ship?"},
+            )
+            refused = await client.call_tool(
+                "create_inquiry", {"customer_id": "NOBODY", "subject": "x", "body": "y"}
+            )
+
+    assert init.serverInfo.name == "titan-communications"
+    assert {"list_inquiries", "create_inquiry", "notify_about"} <= names
+    assert not listed.isError and listed.structuredContent is not None
+    assert not created.isError
+    assert refused.isError and "NOBODY" in refused.content[0].text  # type: ignore[union-attr]
+    cur = await plant.execute(
+        "select count(*) as n from customer_inquiries where customer_id = 'TESLA'"
+    )
+    row = await cur.fetchone()
+    assert row is not None and row["n"] >= 2

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from mcp.server.fastmcp import FastMCP
 
 from mcp_servers import communications, governance
 from mcp_servers.runtime import Plant, open_plant
+
+
+class PlantSource(Protocol):
+    @property
+    def plant(self) -> Plant: ...
+
 
 Registrar = Callable[[FastMCP, set[str]], None]  # type: ignore[type-arg]
 
@@ -38,12 +45,16 @@ class TitanServer:
 
 
 def build_server(
-    domain: str, *, plant: Plant | None = None, stateless_http: bool = True
+    domain: str,
+    *,
+    plant: Plant | None = None,
+    plant_ref: PlantSource | None = None,
+    stateless_http: bool = True,
 ) -> TitanServer:
     """The MCP server of `domain` ("all" for every tool).
 
-    With `plant`, tools use that pool (the service shares its own); without, the server opens
-    the plant database itself when it starts.
+    With `plant` (or `plant_ref`, filled later by an app's lifespan) tools use that pool, as the
+    service shares its own; without, the server opens the plant database itself when it starts.
     """
     if domain not in DOMAINS:
         raise ValueError(f"unknown MCP server {domain!r}; choose one of {', '.join(DOMAINS)}")
@@ -52,6 +63,9 @@ def build_server(
     async def lifespan(_: FastMCP) -> AsyncIterator[Plant]:  # type: ignore[type-arg]
         if plant is not None:
             yield plant
+            return
+        if plant_ref is not None:
+            yield plant_ref.plant
             return
         async with open_plant() as opened:
             yield opened

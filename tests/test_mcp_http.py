@@ -1,0 +1,123 @@
+"""The MCP servers over streamable HTTP, behind API keys and roles, against a running server."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from mcp_servers.http import standalone_app
+from tools import accounts, db
+from tools.operations import SYSTEM
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def base_url(plant: db.AsyncConn) -> AsyncIterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            standalone_app(["communications", "governance"]),
+            host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+        )
+    )  # fmt: skip
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(server.serve)
+        with anyio.fail_after(30):
+            while not server.started:
+                await anyio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+
+
+async def key(conn: db.AsyncConn, role: accounts.Role) -> str:
+    return (await accounts.create_key(conn, SYSTEM, role=role)).token
+
+
+async def call(url: str, token: str, tool: str, arguments: dict[str, object]):  # type: ignore[no-untyped-def]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=30) as http,
+        streamable_http_client(url, http_client=http) as (read, write, _),
+        ClientSession(read, write) as client,
+    ):
+        await client.initialize()
+        tools = (await client.list_tools()).tools
+        return tools, await client.call_tool(tool, arguments)
+
+
+@pytest.mark.anyio
+async def test_a_supervisor_lists_reads_and_writes_over_http(
+    base_url: str, plant: db.AsyncConn
+) -> None:
+    token = await key(plant, "supervisor")
+
+    tools, read = await call(f"{base_url}/mcp/governance", token, "audit_trail", {"limit": 5})
+    _, written = await call(
+        f"{base_url}/mcp/communications", token, "create_inquiry",
+        {"customer_id": "BOEING", "subject": "Cert pack", "body": "Send the 8130-3 tags."},
+    )  # fmt: skip
+
+    assert "order_traceability" in {t.name for t in tools}
+    assert not read.isError
+    assert not written.isError and written.structuredContent is not None
+    cur = await plant.execute(
+        "select actor_id from audit_log where entity_type = 'inquiry' and entity_id = %s",
+        (written.structuredContent["inquiry_id"],),
+    )
+    assert await cur.fetchall() == [{"actor_id": "supervisor"}]
+
+
+@pytest.mark.anyio
+async def test_no_key_or_a_bad_key_gets_401_saying_what_is_missing(base_url: str) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        missing = await http.post(f"{base_url}/mcp/governance", json={})
+        wrong = await http.post(
+            f"{base_url}/mcp/governance", json={}, headers={"Authorization": "Bearer nope"}
+        )
+
+    assert missing.status_code == 401
+    assert "Authorization: Bearer" in missing.json()["detail"]
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401 and "not a Titan API key" in wrong.json()["detail"]
+
+
+@pytest.mark.anyio
+async def test_an_operator_may_read_but_gets_403_for_a_write_tool(
+    base_url: str, plant: db.AsyncConn
+) -> None:
+    token = await key(plant, "operator")
+    _, read = await call(f"{base_url}/mcp/communications", token, "list_inquiries", {})
+    assert not read.isError
+
+    call_write = {
+        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "create_inquiry",
+                   "arguments": {"customer_id": "BOEING", "subject": "x", "body": "y"}},
+    }  # fmt: skip
+    async with httpx.AsyncClient(timeout=10) as http:
+        denied = await http.post(
+            f"{base_url}/mcp/communications",
+            json=call_write,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json, text/event-stream",
+            },
+        )
+
+    assert denied.status_code == 403
+    assert "create_inquiry" in denied.json()["detail"]
+    assert "supervisor" in denied.json()["detail"]
+    cur = await plant.execute("select count(*) as n from customer_inquiries where subject = 'x'")
+    assert await cur.fetchone() == {"n": 0}

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from mcp.server.fastmcp import FastMCP
 
-from mcp_servers import communications, governance
+from mcp_servers import communications, governance, maintenance
 from mcp_servers.runtime import Plant, open_plant
 
 
@@ -23,6 +23,7 @@ Registrar = Callable[[FastMCP, set[str]], None]  # type: ignore[type-arg]
 DOMAIN_REGISTRARS: dict[str, tuple[Registrar, ...]] = {
     "communications": (communications.register,),
     "governance": (governance.register,),
+    "maintenance": (maintenance.register,),
 }
 DOMAINS: tuple[str, ...] = (*DOMAIN_REGISTRARS, "all")
 
@@ -31,6 +32,8 @@ INSTRUCTIONS = {
     "by hand) and customer inquiries.",
     "governance": "Titan's governance: the audit trail, material and order traceability, "
     "compliance checks and reports, and a catalog of Titan's own data.",
+    "maintenance": "Titan's maintenance: machines and their health, sensor thresholds, "
+    "anomalies, fault diagnosis, failure prediction, work orders and OEE.",
     "all": "Titan, an operations assistant for a manufacturing plant: every domain's tools.",
 }
 

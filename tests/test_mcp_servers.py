@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -135,3 +136,49 @@ async def test_a_desktop_client_runs_a_server_over_stdio(plant: db.AsyncConn, db
     )
     row = await cur.fetchone()
     assert row is not None and row["n"] >= 2
+
+
+# One read call per server, with what its answer must contain.
+READ_CALLS: dict[str, tuple[str, dict[str, object], str]] = {
+    "communications": ("list_inquiries", {"customer_id": "BOEING"}, "BOEING"),
+    "governance": ("list_tables", {}, "stock_levels"),
+    "maintenance": ("list_machines", {"facility_id": "PHX"}, "PHX-CNC-007"),
+}
+
+
+@pytest.mark.anyio
+async def test_every_server_answers_a_read_call(mcp_plant: Plant) -> None:
+    from mcp_servers.servers import DOMAIN_REGISTRARS
+
+    assert set(READ_CALLS) == set(DOMAIN_REGISTRARS)
+    for domain, (tool, arguments, expected) in READ_CALLS.items():
+        async with session_for(domain, mcp_plant) as client:
+            result = await client.call_tool(tool, arguments)
+        assert not result.isError, (domain, result.content)
+        assert expected in json.dumps(result.structuredContent), domain
+
+
+@pytest.mark.anyio
+async def test_a_work_order_opened_over_mcp_reserves_its_parts(
+    mcp_plant: Plant, plant: db.AsyncConn
+) -> None:
+    async with session_for("maintenance", mcp_plant) as client:
+        opened = await client.call_tool(
+            "create_work_order",
+            {"machine_id": "PHX-CNC-007", "kind": "CORRECTIVE", "priority": "HIGH",
+             "description": "Spindle bearing vibration rising", "fault_type": "BEARING_DEGRADATION"},
+        )  # fmt: skip
+        bad = await client.call_tool(
+            "create_work_order",
+            {"machine_id": "PHX-CNC-999", "kind": "CORRECTIVE", "priority": "HIGH",
+             "description": "x"},
+        )  # fmt: skip
+
+    assert not opened.isError, opened.content
+    assert opened.structuredContent is not None
+    work_order_id = opened.structuredContent["work_order_id"]
+    cur = await plant.execute(
+        "select status, machine_id from work_orders where work_order_id = %s", (work_order_id,)
+    )
+    assert await cur.fetchone() == {"status": "OPEN", "machine_id": "PHX-CNC-007"}
+    assert bad.isError and "PHX-CNC-999" in bad.content[0].text  # type: ignore[union-attr]

@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         le=86_400,
         description="Simulated plant seconds per real second (60: a real second is a minute).",
     )
+    reactor_auto_purchase: bool = Field(
+        default=False,
+        description=(
+            "When stock falls below its reorder point, raise the purchase order (true) rather "
+            "than suggest it to the planner (false)."
+        ),
+    )
     log_level: LogLevel = Field(
         default="WARNING",
         description=(

@@ -48,10 +48,17 @@ class EventNotice(BaseModel):
     entity_id: str | None = None
 
 
+# One round trip: the row, and its notice queued for commit (NOTIFY payloads stay small).
 _INSERT = """
-insert into event_log (type, source, entity_type, entity_id, payload, occurred_at)
-values (%(type)s, %(source)s, %(entity_type)s, %(entity_id)s, %(payload)s, %(occurred_at)s)
-returning event_id, type, source, entity_type, entity_id, payload, occurred_at
+with written as (
+    insert into event_log (type, source, entity_type, entity_id, payload, occurred_at)
+    values (%(type)s, %(source)s, %(entity_type)s, %(entity_id)s, %(payload)s, %(occurred_at)s)
+    returning event_id, type, source, entity_type, entity_id, payload, occurred_at
+)
+select written.*, pg_notify(%(channel)s, json_build_object(
+    'event_id', event_id, 'type', type, 'entity_type', entity_type, 'entity_id', entity_id
+)::text) as notified
+from written
 """
 
 
@@ -73,19 +80,12 @@ async def emit(
         "entity_id": entity_id,
         "payload": json.dumps(dict(payload or {}), default=str),
         "occurred_at": occurred_at or clock.now(),
+        "channel": CHANNEL,
     }
     cur = await conn.execute(_INSERT, params)
     row = await cur.fetchone()
     assert row is not None
-    event = Event.model_validate(row)
-    notice = EventNotice(
-        event_id=event.event_id,
-        type=event.type,
-        entity_type=event.entity_type,
-        entity_id=event.entity_id,
-    )
-    await conn.execute("select pg_notify(%s, %s)", (CHANNEL, notice.model_dump_json()))
-    return event
+    return Event.model_validate(row)
 
 
 async def fetch(conn: AsyncConn, event_ids: list[int]) -> list[Event]:

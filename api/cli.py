@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from api.bench_cli import bench_app
 from api.keys_cli import keys_app
 from api.mcp_cli import mcp
 from api.runner import console, prepared, run, settings_or_exit
@@ -25,6 +26,7 @@ db_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(bench_app, name="bench")
 app.command("mcp")(mcp)
 
 out = console()

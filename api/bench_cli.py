@@ -1,0 +1,75 @@
+"""`titan bench`: benchmarks that print their figures (never the plant's own database)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.bench_domain import run_domain_bench
+from api.bench_harness import Measurement, scratch_database
+from api.runner import console, err, run
+from tools import db
+
+bench_app = typer.Typer(
+    help="Benchmarks: they print ops/s and latency percentiles.", no_args_is_help=True
+)
+
+out = console()
+
+
+def machine_description() -> str:
+    """The machine the figures come from, for the docs."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def report(title: str, results: list[Measurement], *, as_json: bool) -> None:
+    if as_json:
+        for m in results:
+            sys.stdout.write(m.model_dump_json() + "\n")
+        return
+    table = Table(title=f"{title} — {machine_description()}", show_edge=False)
+    for column in ("benchmark", "ops", "ops/s", "p50 ms", "p95 ms", "p99 ms", "note"):
+        table.add_column(column, justify="left" if column in ("benchmark", "note") else "right")
+    for m in results:
+        table.add_row(
+            m.name, str(m.ops), f"{m.ops_per_s:,.0f}", f"{m.p50_ms:.2f}", f"{m.p95_ms:.2f}",
+            f"{m.p99_ms:.2f}", m.note,
+        )  # fmt: skip
+    out.print(table)
+
+
+@bench_app.command("domain")
+def bench_domain(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="Fewer repetitions and no week of readings (a smoke run).")
+    ] = False,
+) -> None:
+    """Reserve stock, record 10,000 readings, health of 24 machines over a week of data, audit
+    trail of an order — in a scratch database on Titan's PostgreSQL server."""
+
+    async def job() -> list[Measurement]:
+        location = await asyncio.to_thread(db.locate)
+        async with scratch_database(location.url) as url:
+            return await run_domain_bench(
+                url, quick=quick, progress=lambda m: err.print(f"[dim]… {m}[/]", end="\r")
+            )
+
+    results = run(job)
+    err.print(" " * 60, end="\r")
+    report("Titan domain benchmark", results, as_json=as_json)

@@ -13,6 +13,7 @@ from api.bench_cli import bench_app
 from api.keys_cli import keys_app
 from api.mcp_cli import mcp
 from api.runner import console, prepared, run, settings_or_exit
+from api.schedule_cli import schedule_app
 from tools import admin, db, demo_plant
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ db_app = typer.Typer(
     help="The plant database: where it is, its schema, the demo plant.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+app.add_typer(schedule_app, name="schedule")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
 app.command("mcp")(mcp)

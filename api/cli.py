@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from api.bench_cli import bench_app
+from api.chat_cli import chat
 from api.keys_cli import keys_app
 from api.mcp_cli import mcp
 from api.runner import console, prepared, run, settings_or_exit
@@ -30,6 +31,7 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
 app.command("mcp")(mcp)
+app.command("chat")(chat)
 
 out = console()
 

@@ -1,0 +1,53 @@
+"""Titan's agent graph: supervisor → specialists (each with its tool loop) → composer.
+
+Only wiring lives here. `build_graph` compiles the graph over given tools, model and pool;
+`make_graph` is the factory `langgraph.json` names for LangGraph's own server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from psycopg_pool import AsyncConnectionPool
+
+from agents.mcp_tools import Toolbox, open_toolbox
+from agents.models import make_model
+from agents.specialists import ToolRunner, make_approval, make_specialist
+from agents.state import AGENTS, TitanState
+from agents.supervisor import make_composer, make_supervisor
+from mcp_servers.runtime import open_plant
+from tools.db import AsyncConn
+
+Graph = CompiledStateGraph[TitanState, Any, TitanState, TitanState]
+
+
+def build_graph(
+    box: Toolbox,
+    model: BaseChatModel,
+    *,
+    pool: AsyncConnectionPool[AsyncConn],
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+) -> Graph:
+    """The compiled graph: each specialist over its own MCP tools, approvals written to `pool`."""
+    graph = StateGraph(TitanState)
+    graph.add_node("supervisor", make_supervisor(model))
+    for agent in AGENTS:
+        graph.add_node(agent, make_specialist(agent, model, box.by_agent.get(agent, [])))
+    graph.add_node("tools", ToolRunner(box))
+    graph.add_node("approval", make_approval(pool))
+    graph.add_node("composer", make_composer(model))
+    graph.add_edge(START, "supervisor")
+    return graph.compile(checkpointer=checkpointer, name="titan")
+
+
+@asynccontextmanager
+async def make_graph(config: dict[str, Any] | None = None) -> AsyncIterator[Graph]:
+    """The graph for LangGraph's server, which brings its own checkpointer."""
+    async with open_plant() as plant, open_toolbox(plant) as box:
+        yield build_graph(box, make_model(), pool=plant.pool)

@@ -1,0 +1,76 @@
+"""Each specialist's tools, loaded over MCP from in-memory sessions opened once per graph."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+from langchain_core.tools import BaseTool
+from langchain_mcp_adapters.tools import load_mcp_tools
+from mcp.shared.memory import create_connected_server_and_client_session
+
+from agents.state import AGENTS
+from mcp_servers.runtime import Plant
+from mcp_servers.servers import DOMAIN_REGISTRARS, build_server
+
+ORDER_READS = "orders"
+
+
+@dataclass
+class Toolbox:
+    """The tools each specialist may call, and which of them write."""
+
+    by_agent: dict[str, list[BaseTool]] = field(default_factory=dict)
+    write_tools: set[str] = field(default_factory=set)
+
+    def names(self, agent: str) -> list[str]:
+        return [t.name for t in self.by_agent.get(agent, [])]
+
+
+async def _load(
+    stack: AsyncExitStack, domain: str, plant: Plant
+) -> tuple[list[BaseTool], set[str]]:
+    built = build_server(domain, plant=plant)
+    session = await stack.enter_async_context(
+        create_connected_server_and_client_session(built.mcp._mcp_server)
+    )
+    return await load_mcp_tools(session), built.write_tools
+
+
+async def _hold(plant: Plant, box: Toolbox, ready: asyncio.Event, done: asyncio.Event) -> None:
+    async with AsyncExitStack() as stack:
+        reads, _ = await _load(stack, ORDER_READS, plant)
+        for agent in AGENTS:
+            own: list[BaseTool] = []
+            if agent in DOMAIN_REGISTRARS:
+                own, writes = await _load(stack, agent, plant)
+                box.write_tools |= writes
+            names = {t.name for t in own}
+            box.by_agent[agent] = own + [t for t in reads if t.name not in names]
+        ready.set()
+        await done.wait()
+
+
+@asynccontextmanager
+async def open_toolbox(plant: Plant) -> AsyncIterator[Toolbox]:
+    """One MCP session per domain server present, open while the context is.
+
+    A specialist gets its own server's tools plus the order reads; one whose server is not
+    there yet (no scheduling server, say) gets the order reads alone. The sessions live in a
+    task of their own, so that the caller's errors reach it unwrapped by their task groups.
+    """
+    box = Toolbox()
+    ready, done = asyncio.Event(), asyncio.Event()
+    holder = asyncio.create_task(_hold(plant, box, ready, done), name="titan-mcp-sessions")
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait({holder, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.is_set():
+        waiting.cancel()
+        await holder  # raises what stopped the sessions from opening
+    try:
+        yield box
+    finally:
+        done.set()
+        await holder

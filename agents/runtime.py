@@ -1,0 +1,261 @@
+"""The agent team as a service: ask, decide on approvals, list and read threads.
+
+`open_agents` opens the plant pool, one MCP session per domain server, the model and the
+Postgres checkpointer, in the calling task, and closes them there. Resumes are serialised per
+thread (in this process with a lock, across processes with an advisory lock) and check for a
+pending interrupt first, so a decision sent twice executes the approved call once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
+from pydantic import BaseModel
+
+from agents import approvals
+from agents.checkpoints import open_checkpointer, prepare_checkpointer
+from agents.graph import Graph, build_graph
+from agents.mcp_tools import open_toolbox
+from agents.models import make_model
+from agents.report import pending_line, report
+from agents.state import Decision, TitanState
+from mcp_servers.runtime import Plant
+from tools import accounts, db
+from tools.accounts import Role
+from tools.errors import ConflictError, NotFoundError, ValidationError
+from tools.operations import SYSTEM
+
+RUN_LIMIT = 100  # graph steps per run: far above what a bounded request needs
+
+
+class ToolCallView(BaseModel):
+    agent: str
+    name: str
+    args: dict[str, Any]
+    ok: bool
+
+
+class ApprovalRequest(BaseModel):
+    """What waits for a person: the Agent Inbox request plus Titan's approval row fields."""
+
+    approval_id: str
+    agent: str
+    action: str
+    args: dict[str, Any]
+    description: str
+    reason: str
+    impact: dict[str, Any]
+    required_role: str
+
+
+class ChatResult(BaseModel):
+    """One request's outcome, or a thread's state after a decision."""
+
+    thread_id: str
+    answer: str
+    route: list[str]
+    tool_calls: list[ToolCallView]
+    approval: ApprovalRequest | None
+    actions: list[dict[str, Any]]
+
+
+class ThreadSummary(BaseModel):
+    thread_id: str
+    request: str
+    waiting_for_approval: bool
+
+
+def _config(thread_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id}, "recursion_limit": RUN_LIMIT}
+
+
+def result_of(thread_id: str, values: TitanState) -> ChatResult:
+    """The ChatResult a thread's state shows."""
+    pending = values.get("pending_approval")
+    answer = values.get("answer") or ""
+    if pending is not None:
+        answer = f"{report(values)}\n\nI stopped here: {pending_line(pending)[2:]}"
+    calls = [
+        ToolCallView(agent=c["agent"], name=c["name"], args=c["args"], ok=c["ok"])
+        for c in values.get("tool_calls") or []
+    ]
+    approval = ApprovalRequest.model_validate(pending) if pending else None
+    return ChatResult(
+        thread_id=thread_id,
+        answer=answer,
+        route=list(values.get("route") or []),
+        tool_calls=calls,
+        approval=approval,
+        actions=[dict(a) for a in values.get("actions") or []],
+    )
+
+
+class Agents:
+    """The open agent team."""
+
+    def __init__(self, graph: Graph, plant: Plant) -> None:
+        self.graph = graph
+        self.plant = plant
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @asynccontextmanager
+    async def _serialised(self, thread_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(thread_id, asyncio.Lock())
+        async with lock, self.plant.pool.connection() as conn:
+            await conn.execute("select pg_advisory_lock(hashtextextended(%s, 6))", (thread_id,))
+            try:
+                yield
+            finally:
+                await conn.execute(
+                    "select pg_advisory_unlock(hashtextextended(%s, 6))", (thread_id,)
+                )
+
+    async def _values(self, thread_id: str) -> tuple[TitanState, bool]:
+        snapshot = await self.graph.aget_state(_config(thread_id))
+        values: TitanState = snapshot.values or {}  # type: ignore[assignment]
+        return values, bool(snapshot.interrupts)
+
+    async def ask(
+        self,
+        message: str,
+        thread_id: str | None = None,
+        *,
+        user: str = "local",
+        new_only: bool = False,
+    ) -> ChatResult:
+        """Run one request on a thread (a new one when `thread_id` is None).
+
+        With `new_only`, a thread that exists already is returned as it stands, unchanged.
+        """
+        if not message.strip():
+            raise ValidationError("the request is empty; ask a question or give an instruction")
+        thread_id = thread_id or f"chat-{uuid.uuid4().hex[:12]}"
+        async with self._serialised(thread_id):
+            values, waiting = await self._values(thread_id)
+            if new_only and values:
+                return result_of(thread_id, values)
+            pending = values.get("pending_approval")
+            if waiting and pending:
+                raise ConflictError(
+                    f"thread {thread_id} waits for a decision on approval "
+                    f"{pending['approval_id']}; approve, reject or edit it first"
+                )
+            start: TitanState = {
+                "messages": [HumanMessage(content=message)],
+                "request": message,
+                "turn": values.get("turn", 0) + 1,
+                "plan": None,
+                "route": [],
+                "agent": "",
+                "steps": 0,
+                "scratch": [],
+                "tool_calls": [],
+                "actions": [],
+                "findings": [],
+                "pending_approval": None,
+                "decisions": {},
+                "answer": "",
+            }
+            config = _config(thread_id)
+            config["metadata"] = {"user": user}
+            await self.graph.ainvoke(start, config)
+            values, _ = await self._values(thread_id)
+        return result_of(thread_id, values)
+
+    async def decide(
+        self,
+        thread_id: str,
+        decision: str,
+        *,
+        reason: str | None = None,
+        args: dict[str, Any] | None = None,
+        user: str,
+        role: Role = "supervisor",
+    ) -> ChatResult:
+        """Approve, reject (with a reason) or edit (with new arguments) the pending approval.
+
+        On a thread with nothing pending this changes nothing and returns the thread as it is.
+        """
+        chosen = _decision(decision, reason=reason, args=args, user=user)
+        async with self._serialised(thread_id):
+            values, waiting = await self._values(thread_id)
+            if not values:
+                raise NotFoundError(f"thread {thread_id} not found; start one with a request")
+            pending = values.get("pending_approval")
+            if not waiting or pending is None:
+                return result_of(thread_id, values)
+            accounts.require_role(
+                accounts.Principal(user_id=user, role=role, key_id="agents"),
+                accounts.parse_role(pending["required_role"]),
+                action=f"deciding approval {pending['approval_id']}",
+            )
+            async with self.plant.pool.connection() as conn:
+                await accounts.ensure_user(conn, SYSTEM, user, role=role)
+                if not await approvals.mark_decided(conn, pending["approval_id"], chosen):
+                    row = await approvals.get_row(conn, pending["approval_id"])
+                    chosen = approvals.decision_from_row(row) if row else chosen
+            await self.graph.ainvoke(Command(resume=chosen), _config(thread_id))
+            values, _ = await self._values(thread_id)
+        return result_of(thread_id, values)
+
+    async def thread(self, thread_id: str) -> ChatResult:
+        """The thread's latest state."""
+        values, _ = await self._values(thread_id)
+        if not values:
+            raise NotFoundError(f"thread {thread_id} not found")
+        return result_of(thread_id, values)
+
+    async def threads(self, *, limit: int = 50) -> list[ThreadSummary]:
+        """Threads, most recently active first."""
+        async with self.plant.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "select thread_id from checkpoints where checkpoint_ns = '' group by thread_id "
+                "order by max(checkpoint_id) desc limit %(limit)s",
+                {"limit": limit},
+            )
+            ids = [row["thread_id"] for row in await cur.fetchall()]
+        found: list[ThreadSummary] = []
+        for thread_id in ids:
+            values, waiting = await self._values(thread_id)
+            found.append(
+                ThreadSummary(
+                    thread_id=thread_id,
+                    request=values.get("request", ""),
+                    waiting_for_approval=waiting,
+                )
+            )
+        return found
+
+
+def _decision(kind: str, *, reason: str | None, args: dict[str, Any] | None, user: str) -> Decision:
+    if kind in ("approve", "accept"):
+        return {"type": "accept", "user": user}
+    if kind == "reject":
+        return {"type": "reject", "reason": reason or "no reason given", "user": user}
+    if kind == "edit":
+        if not args:
+            raise ValidationError("an edit needs the changed arguments")
+        return {"type": "edit", "args": args, "user": user}
+    raise ValidationError(f"decision {kind!r} is not one of approve, reject, edit")
+
+
+@asynccontextmanager
+async def open_agents(url: str) -> AsyncIterator[Agents]:
+    """The agent team over the (migrated) database at `url`, with the configured model."""
+    await prepare_checkpointer(url)
+    pool = db.make_pool(url)
+    await db.open_pool(pool)
+    plant = Plant(pool=pool, location=db.DatabaseLocation(url=url, embedded=False))
+    try:
+        async with open_toolbox(plant) as box, open_checkpointer(url) as saver:
+            graph = build_graph(box, make_model(), pool=pool, checkpointer=saver)
+            yield Agents(graph, plant)
+    finally:
+        await pool.close()

@@ -1,0 +1,235 @@
+"""The specialists' loop: model → tools (through the approval gate) → model, bounded in steps."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.types import Command, interrupt
+from psycopg_pool import AsyncConnectionPool
+
+from agents import approvals
+from agents.mcp_tools import Toolbox
+from agents.prompts import load_prompt
+from agents.state import (
+    ActionRecord,
+    Decision,
+    PendingApproval,
+    TitanState,
+    ToolCallRecord,
+)
+from tools.db import AsyncConn
+
+MAX_STEPS = 8
+RESULT_CHARS = 6000
+Back = Literal["scheduler", "inventory", "logistics", "maintenance", "communications", "governance"]
+
+
+def thread_of(config: RunnableConfig) -> str:
+    return str((config.get("configurable") or {}).get("thread_id", "no-thread"))
+
+
+def make_specialist(agent: str, model: BaseChatModel, tools: list[BaseTool]):  # type: ignore[no-untyped-def]
+    bound = model.bind_tools(tools) if tools else model
+    prompt = load_prompt(agent)
+
+    async def specialist(state: TitanState) -> Command[Literal["tools", "supervisor"]]:
+        scratch = list(state.get("scratch") or [])
+        steps = state.get("steps", 0)
+        if steps >= MAX_STEPS:
+            return _finish(state, agent, f"I stopped after {MAX_STEPS} steps without finishing.")
+        reply = await bound.ainvoke([SystemMessage(content=prompt), *scratch])
+        assert isinstance(reply, AIMessage)
+        if reply.tool_calls:
+            return Command(goto="tools", update={"scratch": [*scratch, reply], "steps": steps + 1})
+        return _finish(state, agent, reply.text or "Nothing to report.")
+
+    specialist.__name__ = agent
+    return specialist
+
+
+def _finish(state: TitanState, agent: str, summary: str) -> Command[Literal["tools", "supervisor"]]:
+    findings = [*(state.get("findings") or []), {"agent": agent, "summary": summary}]
+    message = AIMessage(content=summary, name=agent)
+    return Command(goto="supervisor", update={"findings": findings, "messages": [message]})
+
+
+def _content(message: ToolMessage) -> str:
+    artifact = message.artifact
+    if isinstance(artifact, dict) and artifact.get("structured_content") is not None:
+        text = json.dumps(artifact["structured_content"], default=str)
+    else:
+        text = message.text
+    return text if len(text) <= RESULT_CHARS else text[:RESULT_CHARS] + " …(cut)"
+
+
+class ToolRunner:
+    """Runs the latest tool calls of the current specialist, stopping at the approval gate."""
+
+    def __init__(self, box: Toolbox) -> None:
+        self.box = box
+
+    async def __call__(self, state: TitanState, config: RunnableConfig) -> Command[Any]:
+        agent = state.get("agent", "")
+        scratch: list[AnyMessage] = list(state.get("scratch") or [])
+        last = next(m for m in reversed(scratch) if isinstance(m, AIMessage))
+        answered = {m.tool_call_id for m in scratch if isinstance(m, ToolMessage)}
+        calls = list(state.get("tool_calls") or [])
+        actions = list(state.get("actions") or [])
+        decisions = dict(state.get("decisions") or {})
+        thread, turn = thread_of(config), state.get("turn", 0)
+        for call in last.tool_calls:
+            call_id = call["id"] or call["name"]
+            if call_id in answered:
+                continue
+            args: dict[str, Any] = dict(call["args"])
+            key = approvals.approval_id(thread, turn, call_id)
+            verdict = approvals.needs_approval(call["name"], args)
+            approval: str | None = None
+            if verdict is not None:
+                decision = decisions.get(key)
+                if decision is None:
+                    pending: PendingApproval = {
+                        "approval_id": key,
+                        "agent": agent,
+                        "action": call["name"],
+                        "args": args,
+                        "tool_call_id": call_id,
+                        "description": "",
+                        "reason": verdict.reason,
+                        "impact": verdict.impact,
+                        "required_role": verdict.required_role,
+                    }
+                    pending["description"] = approvals.describe(pending)
+                    update = {
+                        "scratch": scratch,
+                        "tool_calls": calls,
+                        "actions": actions,
+                        "pending_approval": pending,
+                    }
+                    return Command(goto="approval", update=update)
+                approval = key
+                if decision["type"] == "reject":
+                    text = (
+                        f"Not done: {decision.get('user') or 'a person'} rejected "
+                        f"{call['name']}: {decision.get('reason') or 'no reason given'}"
+                    )
+                    scratch.append(
+                        ToolMessage(
+                            content=text, tool_call_id=call_id, name=call["name"], status="error"
+                        )
+                    )
+                    calls.append(_record(agent, call["name"], args, False, text, approval))
+                    actions.append(_action(agent, call["name"], args, "rejected", text, approval))
+                    continue
+                if decision["type"] == "edit":
+                    args = {**args, **(decision.get("args") or {})}
+            message = await self._run(agent, call["name"], args, call_id, key)
+            ok, text = message.status != "error", _content(message)
+            scratch.append(
+                ToolMessage(
+                    content=text,
+                    tool_call_id=call_id,
+                    name=call["name"],
+                    status="success" if ok else "error",
+                )
+            )
+            calls.append(_record(agent, call["name"], args, ok, text, approval))
+            if call["name"] in self.box.write_tools:
+                status: Literal["done", "failed"] = "done" if ok else "failed"
+                actions.append(_action(agent, call["name"], args, status, text, approval))
+        update = {"scratch": scratch, "tool_calls": calls, "actions": actions}
+        return Command(goto=agent, update=update)
+
+    async def _run(
+        self, agent: str, name: str, args: dict[str, Any], call_id: str, key: str
+    ) -> ToolMessage:
+        tool = next((t for t in self.box.by_agent.get(agent, []) if t.name == name), None)
+        if tool is None:
+            allowed = ", ".join(self.box.names(agent)) or "none"
+            return ToolMessage(
+                content=f"{name} is not one of the {agent} tools ({allowed})",
+                tool_call_id=call_id,
+                name=name,
+                status="error",
+            )
+        schema = tool.args_schema if isinstance(tool.args_schema, dict) else {}
+        if "idempotency_key" in schema.get("properties", {}) and name in self.box.write_tools:
+            args = {**args, "idempotency_key": key}
+        result = await tool.ainvoke(
+            {"type": "tool_call", "name": name, "args": args, "id": call_id}
+        )
+        assert isinstance(result, ToolMessage)
+        return result
+
+
+def _record(
+    agent: str, name: str, args: dict[str, Any], ok: bool, text: str, approval: str | None
+) -> ToolCallRecord:
+    return {
+        "agent": agent,
+        "name": name,
+        "args": args,
+        "ok": ok,
+        "result": text,
+        "approval_id": approval,
+    }
+
+
+def _action(
+    agent: str,
+    name: str,
+    args: dict[str, Any],
+    status: Literal["done", "failed", "rejected"],
+    text: str,
+    approval: str | None,
+) -> ActionRecord:
+    # A done action keeps its whole result (the report reads its IDs); the others a sentence.
+    summary = text if status == "done" else text[:1000]
+    return {
+        "agent": agent,
+        "name": name,
+        "args": args,
+        "status": status,
+        "summary": summary,
+        "approval_id": approval,
+    }
+
+
+def make_approval(pool: AsyncConnectionPool[AsyncConn]):  # type: ignore[no-untyped-def]
+    """The approval gate: write the request row, pause, and record the decision on resume.
+
+    It re-runs from its top when resumed, so everything before `interrupt()` is idempotent (the
+    row's ID comes from the thread and the tool call) and nothing here calls a model or a tool.
+    """
+
+    async def approval(state: TitanState, config: RunnableConfig) -> Command[Literal["tools"]]:
+        pending = state.get("pending_approval")
+        if pending is None:
+            return Command(goto="tools")
+        async with pool.connection() as conn:
+            await approvals.write_request(conn, pending, thread_id=thread_of(config))
+        answer = interrupt(approvals.human_interrupt(pending))
+        decision: Decision = approvals.parse_decision(answer)
+        async with pool.connection() as conn:
+            row = await approvals.get_row(conn, pending["approval_id"])
+            if row is not None and row["status"] != "PENDING":
+                decision = approvals.decision_from_row(row)
+            else:
+                if decision.get("user") and not await _known_user(conn, decision.get("user")):
+                    decision = {**decision, "user": None}
+                await approvals.mark_decided(conn, pending["approval_id"], decision)
+        decisions = {**(state.get("decisions") or {}), pending["approval_id"]: decision}
+        return Command(goto="tools", update={"decisions": decisions, "pending_approval": None})
+
+    return approval
+
+
+async def _known_user(conn: AsyncConn, user: str | None) -> bool:
+    async with conn.transaction():
+        cur = await conn.execute("select 1 from users where user_id = %(u)s", {"u": user})
+        return await cur.fetchone() is not None

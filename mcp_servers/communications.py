@@ -10,11 +10,12 @@ from pydantic import Field
 
 from mcp_servers.runtime import actor_of, domain_tool, plant_of
 from tools import communications, inquiries
-from tools.communications import Channel, NewNotification, NotificationQuery, Preview
+from tools.communications import NewNotification, NotificationQuery, Preview
 from tools.communications import Status as NotificationStatus
 from tools.inquiries import Inquiry, InquiryChannel, Kind, NewInquiry
 from tools.inquiries import Status as InquiryStatus
 from tools.templates import Severity
+from tools.templates.audiences import Channel
 
 EntityType = Annotated[
     str,
@@ -41,7 +42,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def register(server: FastMCP, write_tools: set[str]) -> None:  # type: ignore[type-arg]
+def register(server: FastMCP, write_tools: set[str]) -> None:
     tool = domain_tool
 
     @tool(server, write_tools, title="Communications log")

@@ -22,7 +22,7 @@ TableName = Annotated[
 ]
 
 
-def register(server: FastMCP, write_tools: set[str]) -> None:  # type: ignore[type-arg]
+def register(server: FastMCP, write_tools: set[str]) -> None:
     tool = domain_tool
 
     @tool(server, write_tools, title="Audit trail")
@@ -61,8 +61,9 @@ def register(server: FastMCP, write_tools: set[str]) -> None:  # type: ignore[ty
 
     @tool(server, write_tools, title="Order traceability report")
     async def order_traceability(
-        ctx: Context, order_id: OrderId
-    ) -> traceability.TraceabilityReport:  # type: ignore[type-arg]
+        ctx: Context,  # type: ignore[type-arg]
+        order_id: OrderId,
+    ) -> traceability.TraceabilityReport:
         """The full traceability record of an order, as an auditor (e.g. the FAA) asks for it:
         its lines, material batches and certificates, machines and work centers that made it,
         stock moves, shipments with tracking, every event, approvals and who decided them, and

@@ -33,12 +33,12 @@ IdempotencyKey = Annotated[
 ]
 
 
-def register(server: FastMCP, write_tools: set[str]) -> None:  # type: ignore[type-arg]
+def register(server: FastMCP, write_tools: set[str]) -> None:
     _register_condition(server, write_tools)
     _register_work_orders(server, write_tools)
 
 
-def _register_condition(server: FastMCP, write_tools: set[str]) -> None:  # type: ignore[type-arg]
+def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
     tool = domain_tool
 
     @tool(server, write_tools, title="List machines")
@@ -138,7 +138,7 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:  # type
             )  # fmt: skip
 
 
-def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:  # type: ignore[type-arg]
+def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
     tool = domain_tool
 
     @tool(server, write_tools, title="List work orders")

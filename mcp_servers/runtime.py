@@ -94,7 +94,7 @@ def _find_context(args: tuple[object, ...], kwargs: dict[str, object]) -> Contex
 
 
 def domain_tool(
-    server: FastMCP,  # type: ignore[type-arg]
+    server: FastMCP,
     write_tools: set[str],
     *,
     title: str,

@@ -18,6 +18,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from mcp_servers.runtime import Plant
 from tools import admin, clock, db, embedded
 from tools.settings import get_settings
 
@@ -88,6 +89,17 @@ async def plant(conn: db.AsyncConn, fixed_clock: clock.FixedClock) -> db.AsyncCo
     async with conn.transaction():
         await demo_plant.seed(conn, seed=42)
     return conn
+
+
+@pytest.fixture
+async def mcp_plant(plant: db.AsyncConn, db_url: str) -> AsyncIterator[Plant]:
+    """The demo plant behind an open pool, as MCP servers built in this process use it."""
+    pool = db.make_pool(db_url)
+    await db.open_pool(pool)
+    try:
+        yield Plant(pool=pool, location=db.DatabaseLocation(url=db_url, embedded=False))
+    finally:
+        await pool.close()
 
 
 @pytest.fixture

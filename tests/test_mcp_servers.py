@@ -5,33 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp.shared.memory import create_connected_server_and_client_session
+from mcp_helpers import session_for
 
 from mcp_servers.runtime import Plant
 from mcp_servers.servers import DOMAINS, build_server
 from tools import db
-
-
-@pytest.fixture
-async def mcp_plant(plant: db.AsyncConn, db_url: str) -> AsyncIterator[Plant]:
-    pool = db.make_pool(db_url)
-    await db.open_pool(pool)
-    try:
-        yield Plant(pool=pool, location=db.DatabaseLocation(url=db_url, embedded=False))
-    finally:
-        await pool.close()
-
-
-def session_for(domain: str, plant: Plant):  # type: ignore[no-untyped-def]
-    return create_connected_server_and_client_session(
-        build_server(domain, plant=plant).mcp._mcp_server
-    )
 
 
 @pytest.mark.anyio
@@ -143,6 +126,10 @@ READ_CALLS: dict[str, tuple[str, dict[str, object], str]] = {
     "communications": ("list_inquiries", {"customer_id": "BOEING"}, "BOEING"),
     "governance": ("list_tables", {}, "stock_levels"),
     "maintenance": ("list_machines", {"facility_id": "PHX"}, "PHX-CNC-007"),
+    "orders": ("list_orders", {"customer_id": "BOEING"}, "ORD-10013"),
+    "inventory": ("stock_levels", {"sku": "SKU-BRG-7014"}, "SKU-BRG-7014"),
+    "logistics": ("list_shipments", {"status": "DELAYED"}, "DELAYED"),
+    "scheduling": ("bottlenecks", {"facility_id": "PHX", "days": 7}, "PHX"),
 }
 
 
@@ -166,7 +153,8 @@ async def test_a_work_order_opened_over_mcp_reserves_its_parts(
         opened = await client.call_tool(
             "create_work_order",
             {"machine_id": "PHX-CNC-007", "kind": "CORRECTIVE", "priority": "HIGH",
-             "description": "Spindle bearing vibration rising", "fault_type": "BEARING_DEGRADATION"},
+             "description": "Spindle bearing vibration rising",
+             "fault_type": "BEARING_DEGRADATION"},
         )  # fmt: skip
         bad = await client.call_tool(
             "create_work_order",
@@ -182,3 +170,23 @@ async def test_a_work_order_opened_over_mcp_reserves_its_parts(
     )
     assert await cur.fetchone() == {"status": "OPEN", "machine_id": "PHX-CNC-007"}
     assert bad.isError and "PHX-CNC-999" in bad.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_schedule_proposed_over_mcp_is_stored_and_can_be_applied(
+    mcp_plant: Plant, plant: db.AsyncConn
+) -> None:
+    async with session_for("scheduling", mcp_plant) as client:
+        proposed = await client.call_tool(
+            "propose_schedule", {"facility_id": "MUC", "time_limit_s": 5}
+        )
+        assert not proposed.isError, proposed.content
+        assert proposed.structuredContent is not None
+        schedule_id = proposed.structuredContent["schedule"]["schedule_id"]
+        applied = await client.call_tool("apply_schedule", {"schedule_id": schedule_id})
+        again = await client.call_tool("apply_schedule", {"schedule_id": schedule_id})
+
+    assert not applied.isError, applied.content
+    cur = await plant.execute("select status from schedules where schedule_id = %s", (schedule_id,))
+    assert await cur.fetchone() == {"status": "APPLIED"}
+    assert again.isError and "APPLIED" in again.content[0].text  # type: ignore[union-attr]

@@ -1,0 +1,153 @@
+"""MCP tools of the scheduling domain: plan, reschedule, apply, analyse, dispatch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from mcp.server.fastmcp import Context, FastMCP
+from pydantic import Field
+
+from mcp_servers.runtime import actor_of, domain_tool, plant_of
+from tools.scheduling import analysis, dispatch, records, reschedule, schedules
+from tools.scheduling.dispatch import Rule
+from tools.scheduling.problem import Objective
+
+FacilityId = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="PHX, MUC or DET.")]
+MachineId = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{3}-[A-Z]{2,5}-[0-9]{3}$", description="A machine ID, e.g. MUC-CNC-001."),
+]
+ScheduleId = Annotated[int, Field(ge=1, description="A schedule's ID, from propose_schedule.")]
+TimeLimit = Annotated[float, Field(gt=0, le=120, description="Solver time limit in seconds.")]
+IdempotencyKey = Annotated[
+    str | None, Field(max_length=200, description="Repeat a call with the same key: no repeat.")
+]
+
+
+def register(server: FastMCP, write_tools: set[str]) -> None:
+    _register_planning(server, write_tools)
+    _register_analysis(server, write_tools)
+
+
+def _register_planning(server: FastMCP, write_tools: set[str]) -> None:
+    tool = domain_tool
+
+    @tool(server, write_tools, title="Propose a production schedule", write=True)
+    async def propose_schedule(
+        ctx: Context,  # type: ignore[type-arg]
+        facility_id: FacilityId | None = None,
+        order_ids: Annotated[
+            list[str] | None,
+            Field(max_length=200, description="Only these orders, e.g. ORD-10003."),
+        ] = None,
+        objective: Objective = "lexicographic",
+        time_limit_s: TimeLimit = 10,
+        horizon_days: Annotated[int, Field(ge=1, le=366)] = 42,
+    ) -> records.ScheduleResult:
+        """Solve the open orders' operations onto machines with CP-SAT (shift calendars, machine
+        downtime, setups, due dates) and store the result as a PROPOSED schedule: status,
+        objective, bound, gap, late orders and slots. Objectives: makespan, weighted_tardiness
+        (rush orders and priority customers weigh more) or lexicographic (tardiness, then
+        makespan). Nothing changes on the floor until apply_schedule."""
+        request = schedules.ScheduleRequest(
+            facility_id=facility_id, order_ids=order_ids, objective=objective,
+            time_limit_s=time_limit_s, horizon_days=horizon_days,
+        )  # fmt: skip
+        async with plant_of(ctx).pool.connection() as conn:
+            return await schedules.propose_schedule(conn, actor_of(ctx), request=request)
+
+    @tool(server, write_tools, title="Reschedule around a machine", write=True)
+    async def reschedule_machine(
+        ctx: Context,  # type: ignore[type-arg]
+        machine_id: MachineId,
+        unavailable_from: Annotated[datetime | None, Field(description="Default: now.")] = None,
+        unavailable_until: Annotated[
+            datetime | None, Field(description="Default: from its status and work orders.")
+        ] = None,
+        time_limit_s: TimeLimit = 10,
+    ) -> records.ScheduleResult:
+        """Re-plan the applied schedule without a machine that is DOWN or in maintenance,
+        keeping unaffected work in place, and store it as a RESCHEDULE proposal with its impact:
+        jobs moved, start/finish changes, orders made late and by how much, overtime needed."""
+        request = reschedule.RescheduleRequest(
+            machine_id=machine_id, unavailable_from=unavailable_from,
+            unavailable_until=unavailable_until, time_limit_s=time_limit_s,
+        )  # fmt: skip
+        async with plant_of(ctx).pool.connection() as conn:
+            return await reschedule.reschedule_machine(conn, actor_of(ctx), request=request)
+
+    @tool(server, write_tools, title="Apply a proposed schedule", write=True, idempotent=True)
+    async def apply_schedule(
+        ctx: Context,  # type: ignore[type-arg]
+        schedule_id: ScheduleId,
+        idempotency_key: IdempotencyKey = None,
+    ) -> records.Schedule:
+        """Put a PROPOSED schedule into force; the one applied before it is superseded."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await schedules.apply_schedule(
+                conn, actor_of(ctx), schedule_id=schedule_id, idempotency_key=idempotency_key
+            )
+
+    @tool(server, write_tools, title="Reject a proposed schedule", write=True, destructive=True)
+    async def reject_schedule(
+        ctx: Context,  # type: ignore[type-arg]
+        schedule_id: ScheduleId,
+        reason: Annotated[str, Field(min_length=1, max_length=500)],
+    ) -> records.Schedule:
+        """Reject a PROPOSED schedule, saying why."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await schedules.reject_schedule(
+                conn, actor_of(ctx), schedule_id=schedule_id, reason=reason
+            )
+
+
+def _register_analysis(server: FastMCP, write_tools: set[str]) -> None:
+    tool = domain_tool
+
+    @tool(server, write_tools, title="Get a schedule")
+    async def get_schedule(ctx: Context, schedule_id: ScheduleId) -> records.Schedule:  # type: ignore[type-arg]
+        """A schedule with its status, solver figures and slots (order, step, machine, times)."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await schedules.get_schedule(conn, schedule_id)
+
+    @tool(server, write_tools, title="The schedule in force")
+    async def current_schedule(
+        ctx: Context,  # type: ignore[type-arg]
+        facility_id: FacilityId | None = None,
+    ) -> records.Schedule | None:
+        """The APPLIED schedule for a facility (or the whole plant), or nothing if none is."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await schedules.applied_schedule(conn, facility_id)
+
+    @tool(server, write_tools, title="Conflicts in a schedule")
+    async def schedule_conflicts(ctx: Context, schedule_id: ScheduleId) -> analysis.ConflictReport:  # type: ignore[type-arg]
+        """Check a schedule for overlaps on a machine, work outside shifts or in breaks, machines
+        unavailable, capacity overload, precedence violations and late orders."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await analysis.schedule_conflicts(conn, schedule_id)
+
+    @tool(server, write_tools, title="Bottlenecks")
+    async def bottlenecks(
+        ctx: Context,  # type: ignore[type-arg]
+        facility_id: FacilityId | None = None,
+        days: Annotated[int, Field(ge=1, le=366, description="Horizon in days.")] = 14,
+        schedule_id: Annotated[int | None, Field(ge=1)] = None,
+    ) -> analysis.BottleneckReport:
+        """Load and utilisation per work center and machine over the next days: where the
+        plant's capacity binds."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await analysis.bottlenecks(
+                conn, facility_id=facility_id, days=days, schedule_id=schedule_id
+            )
+
+    @tool(server, write_tools, title="A work center's queue")
+    async def work_center_queue(
+        ctx: Context,  # type: ignore[type-arg]
+        work_center_id: Annotated[str, Field(max_length=40, description="e.g. PHX-MILL")],
+        rule: Rule = "EDD",
+    ) -> dispatch.WorkCenterQueue:
+        """The operations waiting at a work center in dispatch order: EDD (earliest due date),
+        SPT (shortest processing time), CR (critical ratio), SLACK or FIFO."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await dispatch.work_center_queue(conn, work_center_id, rule=rule)

@@ -18,6 +18,10 @@ from mcp_servers.servers import DOMAIN_REGISTRARS, build_server
 ORDER_READS = "orders"
 
 
+# The MCP server each specialist works through, where its name differs from the agent's.
+SERVER_OF = {"scheduler": "scheduling"}
+
+
 @dataclass
 class Toolbox:
     """The tools each specialist may call, and which of them write."""
@@ -44,8 +48,9 @@ async def _hold(plant: Plant, box: Toolbox, ready: asyncio.Event, done: asyncio.
         reads, _ = await _load(stack, ORDER_READS, plant)
         for agent in AGENTS:
             own: list[BaseTool] = []
-            if agent in DOMAIN_REGISTRARS:
-                own, writes = await _load(stack, agent, plant)
+            domain = SERVER_OF.get(agent, agent)
+            if domain in DOMAIN_REGISTRARS:
+                own, writes = await _load(stack, domain, plant)
                 box.write_tools |= writes
             names = {t.name for t in own}
             box.by_agent[agent] = own + [t for t in reads if t.name not in names]
@@ -58,7 +63,7 @@ async def open_toolbox(plant: Plant) -> AsyncIterator[Toolbox]:
     """One MCP session per domain server present, open while the context is.
 
     A specialist gets its own server's tools plus the order reads; one whose server is not
-    there yet (no scheduling server, say) gets the order reads alone. The sessions live in a
+    there yet gets the order reads alone. The sessions live in a
     task of their own, so that the caller's errors reach it unwrapped by their task groups.
     """
     box = Toolbox()

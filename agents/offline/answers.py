@@ -152,6 +152,36 @@ def _message(r: Result) -> str:
     )
 
 
+def _schedule(r: Result) -> str:
+    d = r.data if isinstance(r.data, dict) else {}
+    plan = d.get("schedule") if "schedule" in d else d
+    if not isinstance(plan, dict) or "schedule_id" not in plan:
+        reason = d.get("reason") or "no schedule was found"
+        return f"The scheduler found no schedule ({d.get('solver_status')}): {reason}."
+    late = plan.get("late_orders") or []
+    lateness = (
+        "every order finishes by its due date"
+        if not late
+        else "late: "
+        + "; ".join(
+            f"{o.get('order_id')} by {_num((o.get('minutes_late') or 0) / 60)} h "
+            f"(finishes {o.get('finishes_at')}, due {o.get('due_at')})"
+            for o in late[:5]
+        )
+    )
+    impact = plan.get("impact") or {}
+    moved = (
+        f" It moves {impact.get('jobs_moved')} jobs ({impact.get('operations_moved')} "
+        f"operations) and needs {impact.get('overtime_minutes')} min of overtime."
+        if impact
+        else ""
+    )
+    return (
+        f"Schedule {plan.get('schedule_id')} ({plan.get('status')}, {plan.get('solver_status')}, "
+        f"{len(plan.get('slots') or [])} operations): {lateness}.{moved}"
+    )
+
+
 def _generic(r: Result) -> str:
     d = r.data
     if isinstance(d, list):
@@ -191,6 +221,10 @@ SUMMARIES: dict[str, Callable[[Result], str]] = {
     "get_shipment": _shipments,
     "track_shipment": _shipments,
     "send_message": _message,
+    "propose_schedule": _schedule,
+    "reschedule_machine": _schedule,
+    "get_schedule": _schedule,
+    "apply_schedule": _schedule,
 }
 
 

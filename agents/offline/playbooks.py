@@ -263,8 +263,7 @@ def logistics(ctx: Context) -> list[Step]:
     return [("list_shipments", {"status": "IN_TRANSIT", "limit": 20})]
 
 
-# Scheduling tools by what they answer; the first one the server has is used.
-_PROMISE = ("order_promise", "promise_date", "check_due_date", "order_schedule", "order_progress")
+_WORK_CENTER = re.compile(r"\b([A-Z]{3}-(?:MILL|TURN|GRIND|HEAT|ASM|ASSY|INSP|CMM|QC)[A-Z0-9]*)\b")
 
 
 _OPEN_IN_NOTES = re.compile(
@@ -282,12 +281,21 @@ def scheduler(ctx: Context) -> list[Step]:
         steps.append(("reschedule_machine", {"machine_id": machine}))
     if ctx.says("bottleneck"):
         steps.append(("bottlenecks", {"facility_id": facility}))
+    work_center = _WORK_CENTER.search(ctx.request)
     if ctx.says("queue"):
-        steps.append(("work_center_queue", {"facility_id": facility}))
+        centre = work_center.group(1) if work_center else f"{facility or 'PHX'}-MILL"
+        steps.append(("work_center_queue", {"work_center_id": centre, "rule": "EDD"}))
     if order:
-        steps += [(name, {"order_id": order}) for name in _PROMISE if ctx.has(name)][:1]
         steps.append(("get_order", {"order_id": order}))
-    if ctx.says("propose", "plan production", "new schedule") or not steps:
+        # Whether the date holds for work still to make: plan it and read the late orders.
+        # (A shipped order's date rests on its shipments' ETAs, which logistics reports.)
+        got = ctx.last("get_order")
+        status = got.get("status") if isinstance(got, dict) else None
+        if status in ("CREATED", "VALIDATED", "RESERVED", "IN_PRODUCTION"):
+            steps.append(
+                ("propose_schedule", {"order_ids": [order], "objective": "weighted_tardiness"})
+            )
+    elif ctx.says("propose", "plan production", "new schedule") or not steps:
         steps.append(("propose_schedule", {"facility_id": facility}))
     return steps
 

@@ -6,15 +6,17 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 from rich.prompt import Prompt
 
-from agents.runtime import Agents, ChatResult, open_agents
 from api.runner import console, prepared, run
+
+if TYPE_CHECKING:
+    from agents.runtime import Agents, ChatResult
 
 out = console()
 LOCAL_USER = "local"
@@ -22,6 +24,8 @@ LOCAL_USER = "local"
 
 @asynccontextmanager
 async def _team() -> AsyncIterator[Agents]:
+    from agents.runtime import open_agents  # the agent stack loads only when it is used
+
     async with prepared() as (location, _), open_agents(location.url) as agents:
         yield agents
 

@@ -7,13 +7,17 @@ from typing import Annotated
 import typer
 
 from api.runner import settings_or_exit
-from mcp_servers.servers import DOMAINS, build_server
 from tools.settings import configure_logging
 
 
 def mcp(
     domain: Annotated[
-        str | None, typer.Argument(help=f"The server: {', '.join(DOMAINS)}.", show_default=False)
+        str | None,
+        typer.Argument(
+            help="The server: orders, inventory, logistics, maintenance, scheduling, "
+            "communications, governance or all.",
+            show_default=False,
+        ),
     ] = None,
     list_servers: Annotated[
         bool, typer.Option("--list", help="List the servers and their tools instead.")
@@ -32,6 +36,8 @@ def mcp(
     """
     settings = settings_or_exit()
     configure_logging(settings.log_level)
+    from mcp_servers.servers import DOMAINS, build_server  # loads every domain: only when used
+
     if list_servers:
         for name in DOMAINS:
             server = build_server(name)

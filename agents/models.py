@@ -8,12 +8,18 @@ from langchain_openai import ChatOpenAI
 from agents.offline import OfflineChatModel
 from tools.settings import Settings, get_settings
 
-TIMEOUT_S = 60.0
-MAX_RETRIES = 2
 
+def make_model(
+    settings: Settings | None = None,
+    *,
+    timeout_s: float | None = None,
+    max_retries: int | None = None,
+) -> BaseChatModel:
+    """ChatOpenAI when OPENAI_API_KEY or OPENAI_BASE_URL is set; otherwise the offline model.
 
-def make_model(settings: Settings | None = None) -> BaseChatModel:
-    """ChatOpenAI when OPENAI_API_KEY or OPENAI_BASE_URL is set; otherwise the offline model."""
+    A request that gets no answer within `timeout_s` seconds, or a 408, 409, 429 or 5xx
+    reply, is retried up to `max_retries` times with backoff by the OpenAI client.
+    """
     settings = settings or get_settings()
     if settings.openai_api_key is None and settings.openai_base_url is None:
         return OfflineChatModel()
@@ -22,8 +28,8 @@ def make_model(settings: Settings | None = None) -> BaseChatModel:
         api_key=settings.openai_api_key or "not-needed",  # type: ignore[arg-type]
         base_url=settings.openai_base_url,
         use_responses_api=False,
-        timeout=TIMEOUT_S,
-        max_retries=MAX_RETRIES,
+        timeout=settings.model_timeout_s if timeout_s is None else timeout_s,
+        max_retries=settings.model_max_retries if max_retries is None else max_retries,
         temperature=0,
     )
 

@@ -13,6 +13,7 @@ from api.bench_cli import bench_app
 from api.chat_cli import chat
 from api.keys_cli import keys_app
 from api.mcp_cli import mcp
+from api.model_cli import model_app
 from api.runner import console, prepared, run, settings_or_exit
 from api.schedule_cli import schedule_app
 from tools import admin, db, demo_plant
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
+app.add_typer(model_app, name="model")
 app.command("mcp")(mcp)
 app.command("chat")(chat)
 

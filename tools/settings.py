@@ -63,6 +63,17 @@ class Settings(BaseSettings):
         default="gpt-4o-mini",
         description="Model name sent to the endpoint (TITAN_MODEL).",
     )
+    model_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds to wait for the model endpoint's answer before retrying.",
+    )
+    model_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries of a model request that timed out or got a 408, 409, 429 or 5xx.",
+    )
     sim_seed: int = Field(default=42, description="Seed of the demo plant and the simulation.")
     sim_speed: float = Field(
         default=60.0,

@@ -1,0 +1,41 @@
+"""`titan model serve`: the offline model behind an OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.runner import settings_or_exit
+from tools.settings import configure_logging
+
+model_app = typer.Typer(
+    help="Titan's offline model behind the OpenAI Chat Completions API.", no_args_is_help=True
+)
+
+
+@model_app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8088,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Accept only requests bearing this key (default: any key)."),
+    ] = None,
+) -> None:
+    """Serve the offline model at http://HOST:PORT/v1 for any OpenAI client.
+
+    Point Titan at it with OPENAI_BASE_URL=http://HOST:PORT/v1 and any OPENAI_API_KEY.
+
+    It answers /v1/chat/completions (tool calls, streaming) and lists its model at /v1/models.
+    """
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    import uvicorn  # the server stack loads only for this command
+
+    from api.model_server import MODEL_ID, create_app
+
+    typer.echo(
+        f"OpenAI-compatible endpoint at http://{host}:{port}/v1 (model {MODEL_ID})", err=True
+    )
+    uvicorn.run(create_app(api_key=api_key), host=host, port=port, log_level="warning")

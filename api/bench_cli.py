@@ -73,3 +73,24 @@ def bench_domain(
     results = run(job)
     err.print(" " * 60, end="\r")
     report("Titan domain benchmark", results, as_json=as_json)
+
+
+@bench_app.command("mcp")
+def bench_mcp(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    quick: Annotated[bool, typer.Option(help="Fewer repetitions (a smoke run).")] = False,
+) -> None:
+    """Latency of one read tool called directly, and over MCP in memory, stdio and streamable
+    HTTP — in a scratch database on Titan's PostgreSQL server."""
+    from api.bench_mcp import run_mcp_bench
+
+    async def job() -> list[Measurement]:
+        location = await asyncio.to_thread(db.locate)
+        async with scratch_database(location.url) as url:
+            return await run_mcp_bench(
+                url, quick=quick, progress=lambda m: err.print(f"[dim]… {m}[/]", end="\r")
+            )
+
+    results = run(job)
+    err.print(" " * 60, end="\r")
+    report("Titan MCP benchmark", results, as_json=as_json)

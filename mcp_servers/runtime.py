@@ -22,12 +22,15 @@ from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from psycopg_pool import AsyncConnectionPool
 
+from mcp_servers import schema_cache
 from tools import admin, db
 from tools.accounts import Principal, Role, require_role
 from tools.errors import TitanError
 from tools.operations import Actor
 
 log = logging.getLogger(__name__)
+
+schema_cache.install()
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -139,6 +142,8 @@ def domain_tool(
             openWorldHint=False,
         )
         server.tool(name=name, annotations=annotations, structured_output=True)(guarded)
+        registered = server._tool_manager.get_tool(name)
+        schema_cache.trust(registered.output_schema if registered else None)
         if write:
             write_tools.add(name)
         return guarded

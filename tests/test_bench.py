@@ -44,3 +44,22 @@ def test_the_quick_domain_benchmark_prints_one_json_object_per_measurement(db_ur
     ]
     for m in lines:
         assert m["ops_per_s"] > 0 and 0 < m["p50_ms"] <= m["p95_ms"]
+
+
+def test_the_quick_mcp_benchmark_measures_every_transport(db_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
+    env["DATABASE_URL"] = db_url
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "bench", "mcp", "--quick", "--json"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [m["name"] for m in lines] == [
+        "direct function call",
+        "MCP in memory",
+        "MCP over stdio",
+        "MCP over streamable HTTP",
+    ]
+    assert all(m["p50_ms"] > 0 for m in lines)

@@ -190,3 +190,43 @@ async def test_a_schedule_proposed_over_mcp_is_stored_and_can_be_applied(
     cur = await plant.execute("select status from schedules where schedule_id = %s", (schedule_id,))
     assert await cur.fetchone() == {"status": "APPLIED"}
     assert again.isError and "APPLIED" in again.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_the_inventory_server_over_stdio_reads_writes_and_refuses_bad_arguments(
+    plant: db.AsyncConn, db_url: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
+    env["DATABASE_URL"] = db_url
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "api.cli", "mcp", "inventory"], env=env
+    )
+    with anyio.fail_after(60):
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
+            await client.initialize()
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            stock = await client.call_tool("stock_levels", {"sku": "SKU-BRG-6205"})
+            adjusted = await client.call_tool(
+                "adjust_stock",
+                {"sku": "SKU-BRG-6205", "facility_id": "MUC", "delta": 5,
+                 "reason": "cycle count found five more"},
+            )  # fmt: skip
+            negative = await client.call_tool(
+                "adjust_stock",
+                {"sku": "SKU-BRG-6205", "facility_id": "MUC", "delta": -100000,
+                 "reason": "typo"},
+            )  # fmt: skip
+
+    assert tools["stock_levels"].annotations is not None
+    assert tools["stock_levels"].annotations.readOnlyHint is True
+    assert tools["adjust_stock"].annotations is not None
+    assert tools["adjust_stock"].annotations.readOnlyHint is False
+    assert not stock.isError and "MUC" in json.dumps(stock.structuredContent)
+    assert not adjusted.isError, adjusted.content
+    cur = await plant.execute(
+        "select on_hand from stock_levels where sku = 'SKU-BRG-6205' and facility_id = 'MUC'"
+    )
+    row = await cur.fetchone()
+    assert row is not None and row["on_hand"] == 222  # 217 in the demo plant, plus 5
+    assert negative.isError
+    assert "SKU-BRG-6205" in negative.content[0].text  # type: ignore[union-attr]

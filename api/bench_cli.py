@@ -94,3 +94,36 @@ def bench_mcp(
     results = run(job)
     err.print(" " * 60, end="\r")
     report("Titan MCP benchmark", results, as_json=as_json)
+
+
+@bench_app.command("sim")
+def bench_sim(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="Two seconds of load and one day of backfill (a smoke run).")
+    ] = False,
+) -> None:
+    """Sustained sensor readings/s with every generator on and health queries answering, and
+    backfill speed in plant days per second — in scratch databases on Titan's server."""
+    from simulation.bench import SimMeasurement
+    from simulation.bench import bench_sim as measure_sim
+
+    async def job() -> list[SimMeasurement]:
+        location = await asyncio.to_thread(db.locate)
+        if quick:
+            return await measure_sim(location.url, seconds=2.0, backfill_days=1.0)
+        return await measure_sim(location.url)
+
+    results = run(job)
+    if as_json:
+        for m in results:
+            sys.stdout.write(m.model_dump_json() + "\n")
+        return
+    table = Table(title=f"Titan simulation benchmark — {machine_description()}", show_edge=False)
+    for column in ("benchmark", "figure", "count", "seconds", "note"):
+        table.add_column(column, justify="left" if column in ("benchmark", "note") else "right")
+    for m in results:
+        table.add_row(
+            m.name, f"{m.value:,.1f} {m.unit}", f"{m.count:,}", f"{m.seconds:.1f}", m.note
+        )
+    out.print(table)

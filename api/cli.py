@@ -16,6 +16,8 @@ from api.mcp_cli import mcp
 from api.model_cli import model_app
 from api.runner import console, prepared, run, settings_or_exit
 from api.schedule_cli import schedule_app
+from api.serve_cli import serve
+from api.sim_cli import sim_app
 from tools import admin, db, demo_plant
 
 app = typer.Typer(
@@ -32,8 +34,10 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
 app.add_typer(model_app, name="model")
+app.add_typer(sim_app, name="sim")
 app.command("mcp")(mcp)
 app.command("chat")(chat)
+app.command("serve")(serve)
 
 out = console()
 

@@ -1,0 +1,368 @@
+"""The business side of backfilled history: shift counters, and completed orders with their
+delivered shipments, written in bulk.
+
+Counters: every busy shift of every machine (the same draw as its readings), with runtime 78-95 %
+of the planned minutes, parts at the ideal cycle time and the machine's efficiency less 2-15 %,
+and up to one defect in thirty. Orders arrive as a Poisson process (`orders_per_day`), drawn
+like the live generator's (`simulation.orders.draw_order`), are made at a facility stocking all
+their goods, and go CREATED → … → COMPLETED with typical gaps (shorter for a rush); only orders
+completed before the end of the span are written, with their status history, one delivered
+shipment with its tracking scans, and the stock ledger's PRODUCTION and SHIPMENT movements
+(which cancel out, so the ledger keeps summing to on-hand).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from simulation.carriers import hub
+from simulation.context import poisson, rows
+from simulation.machines import MachineRow
+from simulation.orders import buyers, draw_order
+from simulation.production import CYCLE_MINUTES
+from simulation.shifts import ShiftSpan
+from tools.db import AsyncConn
+from tools.demo_catalogue import CARRIERS, CUSTOMERS
+from tools.logistics import tracking_number
+
+UTILISATION = 0.8
+CENT = Decimal("0.01")
+# status reached → minutes after the one before: (least, most)
+_GAPS = (
+    ("VALIDATED", 10, 240),
+    ("RESERVED", 30, 720),
+    ("IN_PRODUCTION", 240, 2880),
+    ("READY", 1440, 5760),
+    ("SHIPPED", 120, 1440),
+)
+_CITIES = {c.customer_id: c.city for c in CUSTOMERS}
+
+
+@dataclass(frozen=True)
+class BusinessHistory:
+    counters: int
+    orders: int
+    shipments: int
+
+
+async def write_business_history(
+    conn: AsyncConn,
+    *,
+    seed: int,
+    start: datetime,
+    end: datetime,
+    machines: list[MachineRow],
+    spans: dict[str, list[ShiftSpan]],
+    orders_per_day: float,
+) -> BusinessHistory:
+    """Counters and completed orders of [start, end), in the caller's transaction."""
+    counters = await _counters(conn, seed, end, machines, spans)
+    orders, shipments = await _orders(conn, seed, start, end, orders_per_day)
+    return BusinessHistory(counters=counters, orders=orders, shipments=shipments)
+
+
+def busy(seed: int, machine_id: str, span: ShiftSpan) -> bool:
+    """Whether the machine had work in the shift (the same draw as its backfilled readings)."""
+    key = f"{seed}:busy:{machine_id}:{span.shift_date}:{span.shift_name}"
+    return random.Random(key).random() < UTILISATION
+
+
+async def _counters(
+    conn: AsyncConn,
+    seed: int,
+    end: datetime,
+    machines: list[MachineRow],
+    spans: dict[str, list[ShiftSpan]],
+) -> int:
+    rng = random.Random(f"{seed}:backfill:counters")
+    made: list[dict[str, Any]] = []
+    for m in machines:
+        for span in spans.get(f"{m.facility_id}-STD", []):
+            if span.ends_at > end or not busy(seed, m.machine_id, span):
+                continue
+            cycle = CYCLE_MINUTES[m.wc_type]
+            runtime = round(span.planned_minutes * rng.uniform(0.78, 0.95))
+            produced = int(runtime / cycle * m.efficiency * rng.uniform(0.85, 0.98))
+            made.append(
+                {
+                    "m": m.machine_id,
+                    "d": span.shift_date,
+                    "n": span.shift_name,
+                    "produced": produced,
+                    "defective": rng.randint(0, max(1, produced // 30)),
+                    "planned": span.planned_minutes,
+                    "runtime": runtime,
+                    "cycle": cycle,
+                    "at": span.ends_at,
+                }
+            )
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "insert into production_counters (machine_id, shift_date, shift_name, parts_produced, "
+            "parts_defective, planned_minutes, runtime_minutes, ideal_cycle_minutes, updated_at) "
+            "values (%(m)s, %(d)s, %(n)s, %(produced)s, %(defective)s, %(planned)s, %(runtime)s, "
+            "%(cycle)s, %(at)s) on conflict do nothing",
+            made,
+        )
+    return len(made)
+
+
+async def _reference(conn: AsyncConn) -> dict[str, Any]:
+    """What orders need to be laid out: who holds what, prices and weights, regions, rates."""
+    held: dict[str, set[str]] = {}
+    for r in await rows(conn, "select sku, facility_id from stock_levels order by sku"):
+        held.setdefault(r["sku"], set()).add(r["facility_id"])
+    products = {
+        r["sku"]: r
+        for r in await rows(conn, "select sku, unit_price, unit_weight_kg from products")
+    }
+    facilities = {
+        r["facility_id"]: r
+        for r in await rows(conn, "select facility_id, region, city, country from facilities")
+    }
+    regions = {
+        r["customer_id"]: r["region"]
+        for r in await rows(conn, "select customer_id, region from customers")
+    }
+    rates = await rows(conn, "select * from shipping_rates order by rate_id")
+    return {
+        "held": held,
+        "products": products,
+        "facilities": facilities,
+        "regions": regions,
+        "rates": rates,
+    }
+
+
+def _rate(
+    ref: dict[str, Any], carrier: str, origin: str, dest: str, service: str, kg: Decimal
+) -> dict[str, Any] | None:
+    rates: list[dict[str, Any]] = ref["rates"]
+    for r in rates:
+        key = (r["carrier_id"], r["origin_region"], r["destination_region"], r["service_level"])
+        if (
+            key == (carrier, origin, dest, service)
+            and r["min_weight_kg"] <= kg < r["max_weight_kg"]
+        ):
+            return r
+    return None
+
+
+async def _orders(
+    conn: AsyncConn, seed: int, start: datetime, end: datetime, per_day: float
+) -> tuple[int, int]:
+    rng = random.Random(f"{seed}:backfill:orders")
+    customers = await buyers(conn)
+    if not customers:
+        return 0, 0
+    ref = await _reference(conn)
+    days = (end - start).total_seconds() / 86400
+    arrivals = sorted(
+        start + (end - start) * rng.random() for _ in range(poisson(rng, per_day * days))
+    )
+    tables: dict[str, list[dict[str, Any]]] = {
+        k: []
+        for k in ("orders", "lines", "events", "shipments", "shipment_lines", "scans", "movements")
+    }
+    for created in arrivals:
+        draft = draw_order(rng, customers, created)
+        skus = [line.sku for line in draft.lines]
+        places = set.intersection(*(ref["held"].get(s, set()) for s in skus))
+        if not places:
+            continue
+        facility = rng.choice(sorted(places))
+        times = [("CREATED", created)]
+        for status, least, most in _GAPS:
+            factor = 0.25 if draft.is_rush else 1.0
+            times.append(
+                (status, times[-1][1] + timedelta(minutes=rng.uniform(least, most) * factor))
+            )
+        shipment = _shipment(rng, ref, draft.customer_id, facility, skus, draft, times[-1][1])
+        if shipment is None or shipment["completed"] > end:
+            continue
+        _lay_out(tables, ref, draft, facility, times, shipment)
+    await _insert(conn, tables)
+    return len(tables["orders"]), len(tables["shipments"])
+
+
+def _shipment(
+    rng: random.Random,
+    ref: dict[str, Any],
+    customer: str,
+    facility: str,
+    skus: list[str],
+    draft: Any,
+    shipped: datetime,
+) -> dict[str, Any] | None:
+    kg = sum(
+        (ref["products"][ln.sku]["unit_weight_kg"] * ln.quantity for ln in draft.lines), Decimal(0)
+    )
+    kg = max(kg.quantize(CENT), CENT)
+    service = (
+        "FREIGHT"
+        if kg >= 150
+        else "OVERNIGHT"
+        if draft.is_rush
+        else rng.choice(("GROUND", "EXPRESS"))
+    )
+    carrier = rng.choice(CARRIERS).carrier_id
+    dest = ref["regions"][customer]
+    rate = _rate(ref, carrier, ref["facilities"][facility]["region"], dest, service, kg)
+    if rate is None:
+        return None
+    transit = timedelta(days=rate["transit_days"])
+    delivered = shipped + transit + timedelta(minutes=rng.uniform(-240, 120))
+    return {
+        "carrier": carrier,
+        "service": service,
+        "kg": kg,
+        "transit": transit,
+        "dest": dest,
+        "cost": (rate["base_cost"] + rate["cost_per_kg"] * kg).quantize(CENT),
+        "shipped": shipped,
+        "delivered": delivered,
+        "completed": delivered + timedelta(minutes=rng.uniform(1440, 2880)),
+    }
+
+
+def _lay_out(
+    tables: dict[str, list[dict[str, Any]]],
+    ref: dict[str, Any],
+    draft: Any,
+    facility: str,
+    times: list[tuple[str, datetime]],
+    ship: dict[str, Any],
+) -> None:
+    """Rows of one completed order; IDs are filled in when written."""
+    n = len(tables["orders"])
+    times = [*times, ("DELIVERED", ship["delivered"]), ("COMPLETED", ship["completed"])]
+    tables["orders"].append(
+        {
+            "n": n,
+            "customer_id": draft.customer_id,
+            "rush": draft.is_rush,
+            "priority": 1 if draft.is_rush else 3,
+            "facility_id": facility,
+            "region": ship["dest"],
+            "due_at": draft.due_at,
+            "created_at": times[0][1],
+            "updated_at": times[-1][1],
+        }
+    )
+    for no, line in enumerate(draft.lines, start=1):
+        price = ref["products"][line.sku]["unit_price"]
+        tables["lines"].append(
+            {"n": n, "line_no": no, "sku": line.sku, "quantity": line.quantity, "unit_price": price}
+        )
+        for kind, sign, at in (("PRODUCTION", 1, times[4][1]), ("SHIPMENT", -1, ship["shipped"])):
+            tables["movements"].append(
+                {
+                    "n": n,
+                    "sku": line.sku,
+                    "facility_id": facility,
+                    "quantity": sign * line.quantity,
+                    "kind": kind,
+                    "at": at,
+                }
+            )
+    for i, (status, at) in enumerate(times):
+        tables["events"].append(
+            {
+                "n": n,
+                "from_status": times[i - 1][0] if i else None,
+                "to_status": status,
+                "at": at,
+                "actor": "simulator" if status in ("CREATED", "DELIVERED") else "system",
+            }
+        )
+    origin = ref["facilities"][facility]
+    city = _CITIES.get(draft.customer_id, ship["dest"])
+    tables["shipments"].append({"n": n, **ship, "origin": facility})
+    tables["shipment_lines"] += [
+        {"n": n, "line_no": no, "quantity": ln.quantity}
+        for no, ln in enumerate(draft.lines, start=1)
+    ]
+    for status, where, at in (
+        ("PICKED_UP", f"{origin['city']}, {origin['country']}", ship["shipped"]),
+        ("IN_TRANSIT", hub(ship["carrier"], ship["dest"]), ship["shipped"] + ship["transit"] * 0.3),
+        ("OUT_FOR_DELIVERY", city, ship["delivered"] - timedelta(hours=3)),
+        ("DELIVERED", city, ship["delivered"]),
+    ):
+        tables["scans"].append({"n": n, "status": status, "location": where, "at": at})
+
+
+async def _insert(conn: AsyncConn, tables: dict[str, list[dict[str, Any]]]) -> None:
+    count = len(tables["orders"])
+    if not count:
+        return
+    numbers = await rows(
+        conn,
+        "select nextval('order_number') as o, nextval('shipment_number') as s "
+        "from generate_series(1, %(n)s) order by 1",
+        {"n": count},
+    )
+    oid = {i: f"ORD-{r['o']}" for i, r in enumerate(numbers)}
+    sid = {i: (f"SHP-{r['s']}", int(r["s"])) for i, r in enumerate(numbers)}
+    statements = (
+        (
+            "insert into orders (order_id, customer_id, status, priority, is_rush, facility_id, "
+            "ship_to_region, due_at, created_at, updated_at, notes) values (%(order_id)s, "
+            "%(customer_id)s, 'COMPLETED', %(priority)s, %(rush)s, %(facility_id)s, %(region)s, "
+            "%(due_at)s, %(created_at)s, %(updated_at)s, 'history')",
+            "orders",
+        ),
+        (
+            "insert into order_lines (order_id, line_no, sku, quantity, unit_price, "
+            "quantity_shipped) values (%(order_id)s, %(line_no)s, %(sku)s, %(quantity)s, "
+            "%(unit_price)s, %(quantity)s)",
+            "lines",
+        ),
+        (
+            "insert into order_events (order_id, from_status, to_status, at, actor, note) values "
+            "(%(order_id)s, %(from_status)s, %(to_status)s, %(at)s, %(actor)s, 'history')",
+            "events",
+        ),
+        (
+            "insert into shipments (shipment_id, order_id, carrier_id, origin_facility_id, "
+            "destination_region, service_level, status, tracking_number, weight_kg, cost, "
+            "created_at, shipped_at, eta, delivered_at) values (%(shipment_id)s, %(order_id)s, "
+            "%(carrier)s, %(origin)s, %(dest)s, %(service)s, 'DELIVERED', %(tracking)s, %(kg)s, "
+            "%(cost)s, %(shipped)s - interval '1 hour', %(shipped)s, %(shipped)s + %(transit)s, "
+            "%(delivered)s)",
+            "shipments",
+        ),
+        (
+            "insert into shipment_lines (shipment_id, order_id, line_no, quantity) values "
+            "(%(shipment_id)s, %(order_id)s, %(line_no)s, %(quantity)s)",
+            "shipment_lines",
+        ),
+        (
+            "insert into shipment_events (shipment_id, status, location, at, note) values "
+            "(%(shipment_id)s, %(status)s, %(location)s, %(at)s, 'history')",
+            "scans",
+        ),
+        (
+            "insert into stock_movements (sku, facility_id, quantity, kind, reference_type, "
+            "reference_id, at, actor) values (%(sku)s, %(facility_id)s, %(quantity)s, %(kind)s, "
+            "'order', %(order_id)s, %(at)s, 'simulator')",
+            "movements",
+        ),
+    )
+    async with conn.cursor() as cur:
+        for query, table in statements:
+            params = []
+            for row in tables[table]:
+                shipment_id, number = sid[row["n"]]
+                params.append(
+                    row
+                    | {
+                        "order_id": oid[row["n"]],
+                        "shipment_id": shipment_id,
+                        "tracking": tracking_number(row.get("carrier", "DHL"), number),
+                    }
+                )
+            await cur.executemany(query, params)

@@ -3,8 +3,14 @@ start the team on a thread of its own (`incident-<event_id>`), once per event.""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from agents.runtime import Agents, ChatResult
+from tools.errors import TitanError
 from tools.events import Event
+
+log = logging.getLogger(__name__)
 
 TRIGGER_USER = "titan-events"
 TRIGGERS = ("sensor.anomaly", "purchase_order.delayed", "inquiry.created")
@@ -46,3 +52,29 @@ async def run_for_event(agents: Agents, event: Event) -> ChatResult | None:
     if request is None:
         return None
     return await agents.ask(request, thread_for(event), user=TRIGGER_USER, new_only=True)
+
+
+async def follow_events(
+    agents: Agents, url: str, *, listening: asyncio.Event | None = None
+) -> None:
+    """Start the runs committed events call for, as they arrive, until cancelled.
+
+    One run at a time, in event order; a run that fails is logged and the next event is taken.
+    `listening` is set once events are being listened for.
+    """
+    from tools import db, events
+
+    async with events.subscribe(url) as subscription, db.connection(url) as conn:
+        if listening is not None:
+            listening.set()
+        async for notice in subscription:
+            if notice.type not in TRIGGERS:
+                continue
+            (event,) = await events.fetch(conn, [notice.event_id]) or (None,)
+            await conn.commit()
+            if event is None:
+                continue
+            try:
+                await run_for_event(agents, event)
+            except TitanError as exc:
+                log.warning("the run for event %s (%s) failed: %s", event.event_id, event.type, exc)

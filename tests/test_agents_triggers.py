@@ -1,0 +1,51 @@
+"""Runs no one starts: committed events start the agent team on a thread of their own."""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+import pytest
+
+from agents.runtime import open_agents
+from agents.triggers import follow_events
+from tools import db
+from tools.inquiries import NewInquiry, create_inquiry
+from tools.operations import Actor
+
+CUSTOMER = Actor(type="user", id="portal")
+
+
+@pytest.mark.anyio
+async def test_a_customer_inquiry_starts_a_run_on_its_own_thread_as_it_commits(
+    plant: db.AsyncConn, db_url: str
+) -> None:
+    with anyio.fail_after(90):
+        async with open_agents(db_url) as agents:
+            listening = asyncio.Event()
+            follower = asyncio.create_task(follow_events(agents, db_url, listening=listening))
+            try:
+                await listening.wait()
+                inquiry = await create_inquiry(
+                    plant, CUSTOMER,
+                    NewInquiry(customer_id="TESLA", kind="STATUS", subject="ETA?",
+                               body="When will our motor housings ship?"),
+                )  # fmt: skip
+                cur = await plant.execute(
+                    "select event_id from event_log where type = 'inquiry.created' "
+                    "and entity_id = %s",
+                    (inquiry.inquiry_id,),
+                )
+                row = await cur.fetchone()
+                assert row is not None
+                thread_id = f"incident-{row['event_id']}"
+                while True:
+                    threads = await agents.threads()
+                    if any(t.thread_id == thread_id for t in threads):
+                        break
+                    await anyio.sleep(0.05)  # bounded by fail_after above
+                state = await agents.thread(thread_id)
+            finally:
+                follower.cancel()
+
+    assert inquiry.inquiry_id in str(state)

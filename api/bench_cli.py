@@ -127,3 +127,28 @@ def bench_sim(
             m.name, f"{m.value:,.1f} {m.unit}", f"{m.count:,}", f"{m.seconds:.1f}", m.note
         )
     out.print(table)
+
+
+@bench_app.command("api")
+def bench_api(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients.")] = 16,
+    requests: Annotated[int, typer.Option(min=1, help="Most requests in all.")] = 800,
+    seconds: Annotated[float, typer.Option(min=1, help="Most seconds of load.")] = 60.0,
+    sim: Annotated[bool, typer.Option(help="Run the simulation in the service meanwhile.")] = True,
+) -> None:
+    """Chat load on the service over loopback with the offline model: requests/s and latency
+    percentiles — in a scratch database on Titan's PostgreSQL server."""
+    from api.bench_api import run_api_bench
+
+    async def job() -> list[Measurement]:
+        location = await asyncio.to_thread(db.locate)
+        async with scratch_database(location.url) as url:
+            return await run_api_bench(
+                url, clients=clients, requests=requests, seconds=seconds, simulate=sim,
+                progress=lambda m: err.print(f"[dim]… {m}[/]", end="\r"),
+            )  # fmt: skip
+
+    results = run(job)
+    err.print(" " * 60, end="\r")
+    report("Titan API benchmark", results, as_json=as_json)

@@ -16,6 +16,7 @@ from api.mcp_cli import mcp
 from api.model_cli import model_app
 from api.runner import console, prepared, run, settings_or_exit
 from api.schedule_cli import schedule_app
+from api.serve_cli import serve
 from api.sim_cli import sim_app
 from tools import admin, db, demo_plant
 
@@ -36,6 +37,7 @@ app.add_typer(model_app, name="model")
 app.add_typer(sim_app, name="sim")
 app.command("mcp")(mcp)
 app.command("chat")(chat)
+app.command("serve")(serve)
 
 out = console()
 

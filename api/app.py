@@ -1,0 +1,175 @@
+"""The Titan service: the FastAPI app and what its lifespan opens and closes.
+
+Start: locate the database (embedded unless DATABASE_URL), migrate it, seed the demo plant when
+it has no facilities, make the first admin key when there is none, open the agent team (its
+pool is the service's), the MCP endpoints `/mcp/<domain>`, the event hub, the reactor loop and,
+when asked, the simulation engine. Stop: the engine finishes its tick and releases its lock,
+live streams end, the reactor loop finishes the event in hand, then the pool closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+
+import psycopg
+from fastapi import FastAPI
+
+from agents.runtime import open_agents
+from agents.triggers import follow_events
+from api import (
+    errors,
+    routes_approvals,
+    routes_chat,
+    routes_keys,
+    routes_live,
+    routes_ops,
+    routes_plant,
+    routes_sim,
+)
+from api.metrics import Metrics, RequestMetrics
+from api.service import EventHub, Service
+from mcp_servers.http import PlantRef, build_http_servers, mcp_routes, running
+from mcp_servers.servers import DOMAINS
+from tools import accounts, admin, db, demo_plant, reactors
+from tools.errors import TitanError
+from tools.operations import SYSTEM
+from tools.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+KeyShown = Callable[[accounts.IssuedKey], None]
+
+
+async def _prepare(url: str, *, seed: int, on_admin_key: KeyShown | None) -> None:
+    """Migrate, seed the demo plant into an empty database, make the first admin key."""
+    async with db.connection(url) as conn:
+        await admin.prepare(conn)
+        async with conn.transaction():
+            cur = await conn.execute("select exists (select 1 from facilities) as loaded")
+            row = await cur.fetchone()
+            if not (row and row["loaded"]):
+                summary = await demo_plant.seed(conn, seed=seed)
+                log.info("seeded the demo plant (seed %s)", summary.seed)
+        if on_admin_key is None:
+            return
+        async with conn.transaction():
+            if await accounts.has_admin_key(conn):
+                return
+            issued = await accounts.create_key(
+                conn, SYSTEM, role="admin", user_id="admin", label="made at first start"
+            )
+        on_admin_key(issued)  # shown only once it is committed
+
+
+async def _react(service: Service) -> None:
+    """Run the reactors on committed events, woken by the event hub, until the service stops."""
+    async with service.hub.waiter() as waiter:
+        while True:
+            try:
+                async with service.pool.connection() as conn:
+                    while await reactors.process_pending(conn) >= 500:
+                        pass
+            except (psycopg.Error, TitanError) as exc:
+                log.warning("the reactors could not run (%s); retrying on the next event", exc)
+            if not await waiter.wait():
+                return
+
+
+def create_app(
+    *,
+    database_url: str | None = None,
+    simulate: bool = False,
+    seed: int | None = None,
+    on_admin_key: KeyShown | None = None,
+    event_runs: bool = False,
+) -> FastAPI:
+    """The service's app. `database_url` overrides DATABASE_URL (and the embedded server);
+    `simulate` runs the simulation engine inside; `event_runs` lets critical anomalies, supplier
+    delays and customer inquiries start agent runs of their own; `on_admin_key` is handed the
+    admin key made
+    at first start (it is shown nowhere else)."""
+    ref = PlantRef()
+    servers = build_http_servers(DOMAINS, ref)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = get_settings()
+        if database_url is not None:
+            location = db.DatabaseLocation(url=database_url, embedded=False)
+        else:
+            location = await asyncio.to_thread(db.locate)
+        chosen_seed = settings.sim_seed if seed is None else seed
+        await _prepare(location.url, seed=chosen_seed, on_admin_key=on_admin_key)
+        async with AsyncExitStack() as stack:
+            agents = await stack.enter_async_context(open_agents(location.url))
+            ref.set(agents.plant)
+            hub = EventHub(location.url, metrics)
+            service = Service(
+                url=location.url,
+                location=location,
+                pool=agents.plant.pool,
+                agents=agents,
+                hub=hub,
+                metrics=metrics,
+                simulating=simulate,
+            )
+            app.state.titan = service
+            await stack.enter_async_context(running(servers))
+            listener = asyncio.create_task(hub.run(), name="titan-events")
+            reactor = asyncio.create_task(_react(service), name="titan-reactors")
+            follower = (
+                asyncio.create_task(follow_events(agents, location.url), name="titan-triggers")
+                if event_runs
+                else None
+            )
+            engine = (
+                await stack.enter_async_context(routes_sim.engine_running(service, chosen_seed))
+                if simulate
+                else None
+            )
+            try:
+                yield
+            finally:
+                if engine is not None:
+                    engine.set()
+                hub.stop()
+                if follower is not None:
+                    follower.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await follower
+                with suppress(asyncio.CancelledError):
+                    await reactor
+                listener.cancel()
+                with suppress(asyncio.CancelledError):
+                    await listener
+
+    app = FastAPI(
+        title="Titan",
+        summary="An operations assistant for manufacturing plants: chat, approvals, "
+        "simulation control and live events.",
+        version="0.1.0",
+        lifespan=lifespan,
+        responses={
+            401: {"model": errors.ErrorResponse},
+            403: {"model": errors.ErrorResponse},
+            422: {"model": errors.ErrorResponse},
+        },
+    )
+    errors.install(app)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    for module in (
+        routes_chat,
+        routes_approvals,
+        routes_live,
+        routes_plant,
+        routes_sim,
+        routes_keys,
+        routes_ops,
+    ):
+        app.include_router(module.router)
+    app.router.routes.extend(mcp_routes(servers, ref))
+    return app

@@ -1,0 +1,95 @@
+"""The service's Prometheus metrics: requests and latencies, agent runs, tool calls, approvals
+waiting, and events as they commit (`rate(titan_events_total[1m])` is events per second).
+
+Each app has a registry of its own, so several apps in one process (tests) never collide.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agents.runtime import ChatResult
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "titan_http_requests",
+            "HTTP requests answered, by route and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "titan_http_request_seconds",
+            "Time to answer an HTTP request (for streams: how long they stayed open).",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.agent_runs = Counter(
+            "titan_agent_runs",
+            "Agent runs (a request or a decision), by how they ended.",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.tool_calls = Counter(
+            "titan_tool_calls",
+            "Tool calls the agents made, by tool and whether they succeeded.",
+            ["agent", "tool", "ok"],
+            registry=self.registry,
+        )
+        self.approvals_pending = Gauge(
+            "titan_approvals_pending",
+            "Approvals waiting for a decision (read at scrape time).",
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "titan_events",
+            "Events committed to the event log, as heard by this process.",
+            ["type"],
+            registry=self.registry,
+        )
+
+    def ran(self, kind: str, result: ChatResult, *, tools_before: int = 0) -> None:
+        """Count one agent run and the tool calls it added."""
+        self.agent_runs.labels(kind=kind, outcome="waiting" if result.approval else "done").inc()
+        for call in result.tool_calls[tools_before:]:
+            self.tool_calls.labels(agent=call.agent, tool=call.name, ok=str(call.ok)).inc()
+
+
+class RequestMetrics:
+    """ASGI middleware: count requests and time them, by route template (not raw path)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def watched(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            found = scope.get("route")
+            route = getattr(found, "path", None) or "unmatched"
+            method = str(scope["method"])
+            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.latency.labels(method=method, route=route).observe(
+                time.perf_counter() - started
+            )

@@ -1,0 +1,138 @@
+"""Chat with the agent team: ask, stream a run's steps, and read threads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Path, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel, Field
+
+from agents.runtime import ChatResult, ThreadSummary
+from api.auth import Reader
+from api.errors import status_of
+from api.service import service_of
+from tools.errors import TitanError
+
+MAX_MESSAGE_CHARS = 4000
+THREAD_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+TOKEN_WORDS = 4  # words per answer token event when streaming
+
+router = APIRouter(tags=["chat"])
+
+ThreadId = Annotated[str, Path(pattern=THREAD_ID, description="A thread's ID.")]
+
+
+class ChatRequest(BaseModel):
+    message: str = Field(
+        min_length=1,
+        max_length=MAX_MESSAGE_CHARS,
+        description="A question or an instruction in plain language.",
+    )
+    thread_id: str | None = Field(
+        default=None,
+        pattern=THREAD_ID,
+        description="Continue this thread; leave out to start a new one.",
+    )
+
+
+class ThreadMessage(BaseModel):
+    role: str
+    content: str
+
+
+class ThreadView(ChatResult):
+    """A thread: its outcome so far, its messages, and whether it waits for a decision."""
+
+    request: str
+    waiting_for_approval: bool
+    messages: list[ThreadMessage]
+
+
+def new_thread_id() -> str:
+    return f"chat-{uuid4().hex[:12]}"
+
+
+async def _ask(request: Request, body: ChatRequest, user: str) -> ChatResult:
+    service = service_of(request)
+    async with service.runs:
+        result = await service.agents.ask(body.message, body.thread_id, user=user)
+    service.metrics.ran("ask", result)
+    return result
+
+
+@router.post("/chat", response_model=ChatResult, summary="Ask the agent team")
+async def chat(request: Request, body: ChatRequest, who: Reader) -> ChatResult:
+    """Run one request: the answer, the agents it went through, the tool calls, and the approval
+    it stopped for, if any."""
+    return await _ask(request, body, who.user_id)
+
+
+def _steps(result: ChatResult) -> list[ServerSentEvent]:
+    found = [ServerSentEvent(event="agent", data={"agent": agent}) for agent in result.route]
+    found += [
+        ServerSentEvent(event="tool_call", data=call.model_dump()) for call in result.tool_calls
+    ]
+    words = result.answer.split(" ")
+    for start in range(0, len(words), TOKEN_WORDS):
+        chunk = " ".join(words[start : start + TOKEN_WORDS])
+        found.append(ServerSentEvent(event="token", data=chunk if start == 0 else f" {chunk}"))
+    if result.approval is not None:
+        found.append(ServerSentEvent(event="approval", data=result.approval.model_dump()))
+    found.append(ServerSentEvent(event="done", data=result.model_dump(mode="json")))
+    return found
+
+
+@router.post("/chat/stream", response_class=EventSourceResponse, summary="Ask, as a stream")
+async def chat_stream(
+    request: Request, body: ChatRequest, who: Reader
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events of one run: `thread`, then `agent` per agent that worked, `tool_call`
+    per call, `token` for the answer's text, `approval` when it stopped for one, and `done` with
+    the whole result (or `error`)."""
+    chosen = body.model_copy(update={"thread_id": body.thread_id or new_thread_id()})
+    yield ServerSentEvent(event="thread", data={"thread_id": chosen.thread_id})
+    try:
+        result = await _ask(request, chosen, who.user_id)
+    except TitanError as exc:
+        status, code = status_of(exc)
+        yield ServerSentEvent(
+            event="error", data={"error": {"code": code, "message": str(exc), "status": status}}
+        )
+        return
+    for event in _steps(result):
+        yield event
+
+
+@router.get("/threads", response_model=list[ThreadSummary], summary="List threads")
+async def threads(request: Request, _: Reader) -> list[ThreadSummary]:
+    """Threads, most recently active first."""
+    return await service_of(request).agents.threads()
+
+
+def _content(message: BaseMessage) -> str:
+    content: Any = message.content
+    return content if isinstance(content, str) else str(content)
+
+
+@router.get("/threads/{thread_id}", response_model=ThreadView, summary="Read a thread")
+async def thread(request: Request, thread_id: ThreadId, _: Reader) -> ThreadView:
+    """A thread's messages, route, tool calls, answer and pending approval."""
+    agents = service_of(request).agents
+    result = await agents.thread(thread_id)
+    snapshot = await agents.graph.aget_state({"configurable": {"thread_id": thread_id}})
+    values = snapshot.values or {}
+    messages = [
+        ThreadMessage(role=m.type, content=_content(m))
+        for m in values.get("messages", [])
+        if isinstance(m, BaseMessage) and m.type in ("human", "ai") and _content(m)
+    ]
+    return ThreadView(
+        **result.model_dump(),
+        request=str(values.get("request", "")),
+        waiting_for_approval=bool(snapshot.interrupts),
+        messages=messages,
+    )

@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -76,6 +76,14 @@ def _config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": RUN_LIMIT}
 
 
+class RunStep(BaseModel):
+    """One step of a run as it happens: an agent starting, or a tool call made."""
+
+    kind: Literal["agent", "tool_call"]
+    agent: str
+    tool: ToolCallView | None = None
+
+
 def result_of(thread_id: str, values: TitanState) -> ChatResult:
     """The ChatResult a thread's state shows."""
     pending = values.get("pending_approval")
@@ -134,13 +142,31 @@ class Agents:
 
         With `new_only`, a thread that exists already is returned as it stands, unchanged.
         """
+        result: ChatResult | None = None
+        async for step in self.ask_steps(message, thread_id, user=user, new_only=new_only):
+            if isinstance(step, ChatResult):
+                result = step
+        assert result is not None
+        return result
+
+    async def ask_steps(
+        self,
+        message: str,
+        thread_id: str | None = None,
+        *,
+        user: str = "local",
+        new_only: bool = False,
+    ) -> AsyncIterator[RunStep | ChatResult]:
+        """`ask`, step by step as the graph runs: each agent as it starts, each tool call as it
+        is made, and last the ChatResult."""
         if not message.strip():
             raise ValidationError("the request is empty; ask a question or give an instruction")
         thread_id = thread_id or f"chat-{uuid.uuid4().hex[:12]}"
         async with self._serialised(thread_id):
             values, waiting = await self._values(thread_id)
             if new_only and values:
-                return result_of(thread_id, values)
+                yield result_of(thread_id, values)
+                return
             pending = values.get("pending_approval")
             if waiting and pending:
                 raise ConflictError(
@@ -165,9 +191,27 @@ class Agents:
             }
             config = _config(thread_id)
             config["metadata"] = {"user": user}
-            await self.graph.ainvoke(start, config)
+            agent, calls = "", 0
+            async for update in self.graph.astream(start, config, stream_mode="updates"):
+                for delta in update.values():
+                    if not isinstance(delta, dict):
+                        continue
+                    if delta.get("agent") and delta["agent"] != agent:
+                        agent = str(delta["agent"])
+                        yield RunStep(kind="agent", agent=agent)
+                    made = delta.get("tool_calls") or []
+                    for call in made[calls:]:
+                        yield RunStep(
+                            kind="tool_call",
+                            agent=call["agent"],
+                            tool=ToolCallView(
+                                agent=call["agent"], name=call["name"], args=call["args"],
+                                ok=call["ok"],
+                            ),
+                        )  # fmt: skip
+                    calls = max(calls, len(made))
             values, _ = await self._values(thread_id)
-        return result_of(thread_id, values)
+        yield result_of(thread_id, values)
 
     async def decide(
         self,

@@ -71,12 +71,9 @@ async def chat(request: Request, body: ChatRequest, who: Reader) -> ChatResult:
     return await _ask(request, body, who.user_id)
 
 
-def _steps(result: ChatResult) -> list[ServerSentEvent]:
-    found = [ServerSentEvent(event="agent", data={"agent": agent}) for agent in result.route]
-    found += [
-        ServerSentEvent(event="tool_call", data=call.model_dump()) for call in result.tool_calls
-    ]
+def _closing(result: ChatResult) -> list[ServerSentEvent]:
     words = result.answer.split(" ")
+    found = []
     for start in range(0, len(words), TOKEN_WORDS):
         chunk = " ".join(words[start : start + TOKEN_WORDS])
         found.append(ServerSentEvent(event="token", data=chunk if start == 0 else f" {chunk}"))
@@ -90,20 +87,32 @@ def _steps(result: ChatResult) -> list[ServerSentEvent]:
 async def chat_stream(
     request: Request, body: ChatRequest, who: Reader
 ) -> AsyncIterator[ServerSentEvent]:
-    """Server-Sent Events of one run: `thread`, then `agent` per agent that worked, `tool_call`
-    per call, `token` for the answer's text, `approval` when it stopped for one, and `done` with
-    the whole result (or `error`)."""
-    chosen = body.model_copy(update={"thread_id": body.thread_id or new_thread_id()})
-    yield ServerSentEvent(event="thread", data={"thread_id": chosen.thread_id})
+    """Server-Sent Events of one run as it happens: `thread`, then `agent` as each agent starts
+    and `tool_call` as each call is made, then `token` for the answer's text, `approval` when it
+    stopped for one, and `done` with the whole result (or `error`)."""
+    thread_id = body.thread_id or new_thread_id()
+    yield ServerSentEvent(event="thread", data={"thread_id": thread_id})
+    service = service_of(request)
+    result: ChatResult | None = None
     try:
-        result = await _ask(request, chosen, who.user_id)
+        async with service.runs:
+            steps = service.agents.ask_steps(body.message, thread_id, user=who.user_id)
+            async for step in steps:
+                if isinstance(step, ChatResult):
+                    result = step
+                elif step.kind == "agent":
+                    yield ServerSentEvent(event="agent", data={"agent": step.agent})
+                elif step.tool is not None:
+                    yield ServerSentEvent(event="tool_call", data=step.tool.model_dump())
     except TitanError as exc:
         status, code = status_of(exc)
         yield ServerSentEvent(
             event="error", data={"error": {"code": code, "message": str(exc), "status": status}}
         )
         return
-    for event in _steps(result):
+    assert result is not None
+    service.metrics.ran("ask", result)
+    for event in _closing(result):
         yield event
 
 

@@ -221,3 +221,8 @@ async def test_a_streamed_chat_sends_agents_tool_calls_tokens_and_the_result(
     assert done["route"] == ["inventory"]
     assert "".join(m.data for m in messages if m.event == "token") == done["answer"]
     assert done["thread_id"] == messages[0].data["thread_id"]
+    # The steps came as the run went: every agent and tool call, in the order they ran.
+    assert [m.data["agent"] for m in messages if m.event == "agent"] == done["route"]
+    assert [m.data["name"] for m in messages if m.event == "tool_call"] == [
+        c["name"] for c in done["tool_calls"]
+    ]

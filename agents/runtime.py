@@ -136,14 +136,17 @@ class Agents:
         thread_id: str | None = None,
         *,
         user: str = "local",
+        role: Role | None = None,
         new_only: bool = False,
     ) -> ChatResult:
         """Run one request on a thread (a new one when `thread_id` is None).
 
         With `new_only`, a thread that exists already is returned as it stands, unchanged.
+        An operator's run makes no write that a person with a higher role has not approved.
         """
         result: ChatResult | None = None
-        async for step in self.ask_steps(message, thread_id, user=user, new_only=new_only):
+        steps = self.ask_steps(message, thread_id, user=user, role=role, new_only=new_only)
+        async for step in steps:
             if isinstance(step, ChatResult):
                 result = step
         assert result is not None
@@ -155,6 +158,7 @@ class Agents:
         thread_id: str | None = None,
         *,
         user: str = "local",
+        role: Role | None = None,
         new_only: bool = False,
     ) -> AsyncIterator[RunStep | ChatResult]:
         """`ask`, step by step as the graph runs: each agent as it starts, each tool call as it
@@ -190,7 +194,7 @@ class Agents:
                 "answer": "",
             }
             config = _config(thread_id)
-            config["metadata"] = {"user": user}
+            config["metadata"] = {"user": user, "role": role}
             agent, calls = "", 0
             async for update in self.graph.astream(start, config, stream_mode="updates"):
                 for delta in update.values():

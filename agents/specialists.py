@@ -128,6 +128,16 @@ class ToolRunner:
                     continue
                 if decision["type"] == "edit":
                     args = {**args, **(decision.get("args") or {})}
+            refusal = _refused_for_role(config, call["name"], self.box.write_tools, approval)
+            if refusal is not None:
+                scratch.append(
+                    ToolMessage(
+                        content=refusal, tool_call_id=call_id, name=call["name"], status="error"
+                    )
+                )
+                calls.append(_record(agent, call["name"], args, False, refusal, approval))
+                actions.append(_action(agent, call["name"], args, "rejected", refusal, approval))
+                continue
             message = await self._run(agent, call["name"], args, call_id, key)
             ok, text = message.status != "error", _content(message)
             scratch.append(
@@ -178,6 +188,21 @@ def _record(
         "result": text,
         "approval_id": approval,
     }
+
+
+def _refused_for_role(
+    config: RunnableConfig, name: str, write_tools: set[str], approval: str | None
+) -> str | None:
+    """Why the caller may not make this write, or None. An operator reads and chats; a write
+    runs for them only when a person with the right role approved it."""
+    meta = config.get("metadata") or {}
+    if meta.get("role") != "operator" or name not in write_tools or approval is not None:
+        return None
+    who = meta.get("user") or "this user"
+    return (
+        f"Not done: {name} changes the plant, and {who} is an operator; it needs the "
+        "supervisor role or higher"
+    )
 
 
 def _action(

@@ -15,6 +15,7 @@ from agents.runtime import ChatResult, ThreadSummary
 from api.auth import Reader
 from api.errors import status_of
 from api.service import service_of
+from tools.accounts import Principal
 from tools.errors import TitanError
 
 MAX_MESSAGE_CHARS = 4000
@@ -56,10 +57,12 @@ def new_thread_id() -> str:
     return f"chat-{uuid4().hex[:12]}"
 
 
-async def _ask(request: Request, body: ChatRequest, user: str) -> ChatResult:
+async def _ask(request: Request, body: ChatRequest, who: Principal) -> ChatResult:
     service = service_of(request)
     async with service.runs:
-        result = await service.agents.ask(body.message, body.thread_id, user=user)
+        result = await service.agents.ask(
+            body.message, body.thread_id, user=who.user_id, role=who.role
+        )
     service.metrics.ran("ask", result)
     return result
 
@@ -68,7 +71,7 @@ async def _ask(request: Request, body: ChatRequest, user: str) -> ChatResult:
 async def chat(request: Request, body: ChatRequest, who: Reader) -> ChatResult:
     """Run one request: the answer, the agents it went through, the tool calls, and the approval
     it stopped for, if any."""
-    return await _ask(request, body, who.user_id)
+    return await _ask(request, body, who)
 
 
 def _closing(result: ChatResult) -> list[ServerSentEvent]:
@@ -96,7 +99,9 @@ async def chat_stream(
     result: ChatResult | None = None
     try:
         async with service.runs:
-            steps = service.agents.ask_steps(body.message, thread_id, user=who.user_id)
+            steps = service.agents.ask_steps(
+                body.message, thread_id, user=who.user_id, role=who.role
+            )
             async for step in steps:
                 if isinstance(step, ChatResult):
                     result = step

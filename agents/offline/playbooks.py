@@ -306,7 +306,7 @@ def communications(ctx: Context) -> list[Step]:
     if inquiry and ctx.says("answer", "reply", "respond"):
         return [
             ("get_inquiry", {"inquiry_id": inquiry}),
-            ("answer_inquiry", {"inquiry_id": inquiry, "response": _reply(ctx)}),
+            ("answer_inquiry", {"inquiry_id": inquiry, "response": _inquiry_reply(ctx)}),
         ]
     if inquiry and ctx.says("close"):
         return [("close_inquiry", {"inquiry_id": inquiry, "reason": ctx.request[:500]})]
@@ -360,6 +360,23 @@ def _about(ctx: Context) -> str:
 def _headline(ctx: Context) -> str:
     fault = ctx.found.first("faults")
     return f"{fault.replace('_', ' ').lower()} — action taken" if fault else "operations update"
+
+
+def _inquiry_reply(ctx: Context) -> str:
+    """A reply to the inquiry just read: what the team found, never the request's own words."""
+    inquiry = ctx.last("get_inquiry")
+    if not isinstance(inquiry, dict):
+        return _reply(ctx)
+    order = inquiry.get("order_id")
+    about = f" about order {order}" if order else ""
+    found = ctx.notes.strip() or (
+        f"We have received it and are looking into it{about}; we will come back to you with "
+        "the details shortly."
+    )
+    return (
+        f'Thank you for your message "{inquiry.get("subject", "")}"{about}.\n\n{found}\n\n'
+        "Kind regards,\nTitan Manufacturing"
+    )[:4000]
 
 
 def _reply(ctx: Context) -> str:

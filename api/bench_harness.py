@@ -1,23 +1,20 @@
 """Measuring operations: throughput and latency percentiles, and a scratch database to run in.
 
-Benchmarks never touch the plant's own database: `scratch_database()` creates a database of its
-own on the same server, migrates it, loads the demo plant, and drops it afterwards.
+Benchmarks never touch the plant's own database: they run in `tools.scratch.scratch_database()`,
+re-exported here.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import BaseModel
 
-from tools import admin, db, demo_plant
+from tools.scratch import scratch_database
+
+__all__ = ["Measurement", "measure", "scratch_database", "summarise"]
 
 
 class Measurement(BaseModel):
@@ -77,25 +74,3 @@ async def measure(
         await operation(i)
         latencies.append(time.perf_counter() - started)
     return summarise(name, latencies, units_per_op=units_per_op, note=note)
-
-
-@asynccontextmanager
-async def scratch_database(server_url: str, *, seed: int = 42) -> AsyncIterator[str]:
-    """A migrated database with the demo plant, of its own on `server_url`'s server."""
-    name = f"titan_bench_{uuid.uuid4().hex[:12]}"
-    params = conninfo_to_dict(server_url)
-    admin_url = make_conninfo(server_url, dbname="postgres") if params.get("dbname") else server_url
-    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as conn:
-        await conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = make_conninfo(server_url, dbname=name)
-    try:
-        async with db.connection(url) as conn:
-            await admin.prepare(conn)
-            async with conn.transaction():
-                await demo_plant.seed(conn, seed=seed)
-        yield url
-    finally:
-        async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as conn:
-            await conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )

@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from pydantic import BaseModel
 
 from simulation.backfill import backfill
 from simulation.config import SimConfig
 from simulation.engine import Engine
-from tools import admin, clock, db, demo_plant
+from tools import clock, db
 from tools.errors import ConflictError
 from tools.health import equipment_health
+from tools.scratch import scratch_database
 
 
 class SimMeasurement(BaseModel):
@@ -37,26 +32,6 @@ class SimMeasurement(BaseModel):
     count: int
     seconds: float
     note: str = ""
-
-
-@asynccontextmanager
-async def scratch_database(url: str) -> AsyncIterator[str]:
-    """A migrated database with the demo plant, on `url`'s server, dropped afterwards."""
-    name = f"titan_simbench_{uuid.uuid4().hex[:12]}"
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin_conn:
-        await admin_conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    scratch = make_conninfo(url, dbname=name)
-    try:
-        async with db.connection(scratch) as conn:
-            await admin.prepare(conn)
-            async with conn.transaction():
-                await demo_plant.seed(conn, seed=42)
-        yield scratch
-    finally:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin_conn:
-            await admin_conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
 
 
 async def _answering(url: str, stop: asyncio.Event) -> int:
@@ -125,8 +100,8 @@ async def bench_sim(
 ) -> list[SimMeasurement]:
     """Both benchmarks, each in its own scratch database on `url`'s server."""
     found = []
-    async with scratch_database(url) as scratch:
+    async with scratch_database(url, prefix="titan_simbench") as scratch:
         found.append(await readings_per_second(scratch, seconds=seconds, per_minute=per_minute))
-    async with scratch_database(url) as scratch:
+    async with scratch_database(url, prefix="titan_simbench") as scratch:
         found.append(await backfill_speed(scratch, days=backfill_days))
     return found

@@ -133,32 +133,45 @@ async def start_production(
         return await idempotent(conn, idempotency_key, "orders.start_production", Order, run)
 
 
+async def _step(
+    conn: AsyncConn,
+    actor: Actor,
+    order_id: str,
+    *,
+    to: OrderStatus,
+    note: str,
+    operation: str,
+    idempotency_key: str | None,
+) -> Order:
+    """Move an order one step along its lifecycle (no stock changes), as one operation."""
+
+    async def run() -> Order:
+        order = await lock_order(conn, order_id)
+        await move_order(conn, actor, order, to, note=note)
+        return await load_order(conn, order_id)
+
+    async with atomic(conn):
+        return await idempotent(conn, idempotency_key, operation, Order, run)
+
+
 async def mark_ready(
     conn: AsyncConn, actor: Actor, order_id: str, *, idempotency_key: str | None = None
 ) -> Order:
     """IN_PRODUCTION → READY: made, inspected and packed."""
-
-    async def run() -> Order:
-        order = await lock_order(conn, order_id)
-        await move_order(conn, actor, order, "READY", note="final inspection passed, packed")
-        return await load_order(conn, order_id)
-
-    async with atomic(conn):
-        return await idempotent(conn, idempotency_key, "orders.mark_ready", Order, run)
+    return await _step(
+        conn, actor, order_id, to="READY", note="final inspection passed, packed",
+        operation="orders.mark_ready", idempotency_key=idempotency_key,
+    )  # fmt: skip
 
 
 async def complete_order(
     conn: AsyncConn, actor: Actor, order_id: str, *, idempotency_key: str | None = None
 ) -> Order:
     """DELIVERED → COMPLETED."""
-
-    async def run() -> Order:
-        order = await lock_order(conn, order_id)
-        await move_order(conn, actor, order, "COMPLETED", note="closed after delivery")
-        return await load_order(conn, order_id)
-
-    async with atomic(conn):
-        return await idempotent(conn, idempotency_key, "orders.complete", Order, run)
+    return await _step(
+        conn, actor, order_id, to="COMPLETED", note="closed after delivery",
+        operation="orders.complete", idempotency_key=idempotency_key,
+    )  # fmt: skip
 
 
 class Completion(BaseModel):

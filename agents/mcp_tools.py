@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from langchain_core.tools import BaseTool
+from langchain_mcp_adapters.interceptors import (
+    MCPToolCallRequest,
+    MCPToolCallResult,
+    ToolCallInterceptor,
+)
 from langchain_mcp_adapters.tools import load_mcp_tools
+from mcp import ClientSession
 from mcp.shared.memory import create_connected_server_and_client_session
 
 from agents.state import AGENTS
-from mcp_servers.runtime import Plant
+from mcp_servers.runtime import CALLER_META_KEY, Caller, Plant
 from mcp_servers.servers import DOMAIN_REGISTRARS, build_server
 
 ORDER_READS = "orders"
@@ -20,6 +27,36 @@ ORDER_READS = "orders"
 
 # The MCP server each specialist works through, where its name differs from the agent's.
 SERVER_OF = {"scheduler": "scheduling"}
+
+
+_acting_for: ContextVar[Caller | None] = ContextVar("titan_acting_for", default=None)
+
+
+@contextmanager
+def acting_for(caller: Caller) -> Iterator[None]:
+    """Tool calls made inside are recorded as made for `caller` (the MCP request's `_meta`)."""
+    token = _acting_for.set(caller)
+    try:
+        yield
+    finally:
+        _acting_for.reset(token)
+
+
+Handler = Callable[[MCPToolCallRequest], Awaitable[MCPToolCallResult]]
+
+
+def _on_behalf(session: ClientSession) -> ToolCallInterceptor:
+    """An interceptor that sends the caller in the request's `_meta` (the adapter has no way to
+    pass `_meta` itself, so the call goes to the session directly when there is a caller)."""
+
+    async def intercept(request: MCPToolCallRequest, handler: Handler) -> MCPToolCallResult:
+        caller = _acting_for.get()
+        if caller is None:
+            return await handler(request)
+        meta = {CALLER_META_KEY: caller.model_dump(exclude_none=True)}
+        return await session.call_tool(request.name, request.args, meta=meta)
+
+    return intercept
 
 
 @dataclass
@@ -40,7 +77,8 @@ async def _load(
     session = await stack.enter_async_context(
         create_connected_server_and_client_session(built.mcp._mcp_server)
     )
-    return await load_mcp_tools(session), built.write_tools
+    tools = await load_mcp_tools(session, tool_interceptors=[_on_behalf(session)])
+    return tools, built.write_tools
 
 
 async def _hold(plant: Plant, box: Toolbox, ready: asyncio.Event, done: asyncio.Event) -> None:

@@ -8,7 +8,6 @@ pending interrupt first, so a decision sent twice executes the approved call onc
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +25,7 @@ from agents.mcp_tools import open_toolbox
 from agents.models import make_model
 from agents.report import pending_line, report
 from agents.state import Decision, TitanState
+from agents.thread_locks import ThreadLocks
 from mcp_servers.runtime import Plant
 from tools import accounts, db
 from tools.accounts import Role
@@ -108,22 +108,10 @@ def result_of(thread_id: str, values: TitanState) -> ChatResult:
 class Agents:
     """The open agent team."""
 
-    def __init__(self, graph: Graph, plant: Plant) -> None:
+    def __init__(self, graph: Graph, plant: Plant, locks: ThreadLocks | None = None) -> None:
         self.graph = graph
         self.plant = plant
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    @asynccontextmanager
-    async def _serialised(self, thread_id: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(thread_id, asyncio.Lock())
-        async with lock, self.plant.pool.connection() as conn:
-            await conn.execute("select pg_advisory_lock(hashtextextended(%s, 6))", (thread_id,))
-            try:
-                yield
-            finally:
-                await conn.execute(
-                    "select pg_advisory_unlock(hashtextextended(%s, 6))", (thread_id,)
-                )
+        self.locks = locks or ThreadLocks(None)
 
     async def _values(self, thread_id: str) -> tuple[TitanState, bool]:
         snapshot = await self.graph.aget_state(_config(thread_id))
@@ -138,6 +126,7 @@ class Agents:
         user: str = "local",
         role: Role | None = None,
         new_only: bool = False,
+        fresh: bool = False,
     ) -> ChatResult:
         """Run one request on a thread (a new one when `thread_id` is None).
 
@@ -145,7 +134,9 @@ class Agents:
         An operator's run makes no write that a person with a higher role has not approved.
         """
         result: ChatResult | None = None
-        steps = self.ask_steps(message, thread_id, user=user, role=role, new_only=new_only)
+        steps = self.ask_steps(
+            message, thread_id, user=user, role=role, new_only=new_only, fresh=fresh
+        )
         async for step in steps:
             if isinstance(step, ChatResult):
                 result = step
@@ -160,13 +151,16 @@ class Agents:
         user: str = "local",
         role: Role | None = None,
         new_only: bool = False,
+        fresh: bool = False,
     ) -> AsyncIterator[RunStep | ChatResult]:
         """`ask`, step by step as the graph runs: each agent as it starts, each tool call as it
-        is made, and last the ChatResult."""
+        is made, and last the ChatResult. `fresh`: the caller has just made `thread_id` with
+        `new_thread_id()` and shown it to no one else."""
         if not message.strip():
             raise ValidationError("the request is empty; ask a question or give an instruction")
-        thread_id = thread_id or f"chat-{uuid.uuid4().hex[:12]}"
-        async with self._serialised(thread_id):
+        if thread_id is None:
+            thread_id, fresh = new_thread_id(), True
+        async with self.locks.hold(thread_id, fresh=fresh):
             values, waiting = await self._values(thread_id)
             if new_only and values:
                 yield result_of(thread_id, values)
@@ -196,7 +190,9 @@ class Agents:
             config = _config(thread_id)
             config["metadata"] = {"user": user, "role": role}
             agent, calls = "", 0
-            async for update in self.graph.astream(start, config, stream_mode="updates"):
+            async for update in self.graph.astream(
+                start, config, stream_mode="updates", durability="exit"
+            ):
                 for delta in update.values():
                     if not isinstance(delta, dict):
                         continue
@@ -232,7 +228,7 @@ class Agents:
         On a thread with nothing pending this changes nothing and returns the thread as it is.
         """
         chosen = _decision(decision, reason=reason, args=args, user=user)
-        async with self._serialised(thread_id):
+        async with self.locks.hold(thread_id):
             values, waiting = await self._values(thread_id)
             if not values:
                 raise NotFoundError(f"thread {thread_id} not found; start one with a request")
@@ -249,7 +245,12 @@ class Agents:
                 if not await approvals.mark_decided(conn, pending["approval_id"], chosen):
                     row = await approvals.get_row(conn, pending["approval_id"])
                     chosen = approvals.decision_from_row(row) if row else chosen
-            await self.graph.ainvoke(Command(resume=chosen), _config(thread_id))
+            # The resumed run goes on for the person who asked, under their role: an approval
+            # covers the approved call, not what the run does after it.
+            config = _config(thread_id)
+            asked = (await self.graph.aget_state(config)).metadata or {}
+            config["metadata"] = {"user": asked.get("user"), "role": asked.get("role")}
+            await self.graph.ainvoke(Command(resume=chosen), config, durability="exit")
             values, _ = await self._values(thread_id)
         return result_of(thread_id, values)
 
@@ -282,6 +283,11 @@ class Agents:
         return found
 
 
+def new_thread_id() -> str:
+    """A new thread's ID."""
+    return f"chat-{uuid.uuid4().hex[:12]}"
+
+
 def _decision(kind: str, *, reason: str | None, args: dict[str, Any] | None, user: str) -> Decision:
     if kind in ("approve", "accept"):
         return {"type": "accept", "user": user}
@@ -301,9 +307,12 @@ async def open_agents(url: str) -> AsyncIterator[Agents]:
     pool = db.make_pool(url)
     await db.open_pool(pool)
     plant = Plant(pool=pool, location=db.DatabaseLocation(url=url, embedded=False))
+    locks = ThreadLocks(url)
+    await locks.open()
     try:
         async with open_toolbox(plant) as box, open_checkpointer(url) as saver:
             graph = build_graph(box, make_model(), pool=pool, checkpointer=saver)
-            yield Agents(graph, plant)
+            yield Agents(graph, plant, locks)
     finally:
+        await locks.close()
         await pool.close()

@@ -13,7 +13,7 @@ from langgraph.types import Command, interrupt
 from psycopg_pool import AsyncConnectionPool
 
 from agents import approvals
-from agents.mcp_tools import Toolbox
+from agents.mcp_tools import Toolbox, acting_for
 from agents.prompts import load_prompt
 from agents.state import (
     ActionRecord,
@@ -22,6 +22,7 @@ from agents.state import (
     TitanState,
     ToolCallRecord,
 )
+from mcp_servers.runtime import Caller
 from tools.db import AsyncConn
 
 MAX_STEPS = 8
@@ -138,7 +139,9 @@ class ToolRunner:
                 calls.append(_record(agent, call["name"], args, False, refusal, approval))
                 actions.append(_action(agent, call["name"], args, "rejected", refusal, approval))
                 continue
-            message = await self._run(agent, call["name"], args, call_id, key)
+            caller = Caller(user_id=_user_of(config), thread_id=thread, approval_id=approval)
+            with acting_for(caller):
+                message = await self._run(agent, call["name"], args, call_id, key)
             ok, text = message.status != "error", _content(message)
             scratch.append(
                 ToolMessage(
@@ -188,6 +191,12 @@ def _record(
         "result": text,
         "approval_id": approval,
     }
+
+
+def _user_of(config: RunnableConfig) -> str:
+    """The person the run is for (the chat's user; `local` for runs started in-process)."""
+    user = (config.get("metadata") or {}).get("user")
+    return str(user) if user else "local"
 
 
 def _refused_for_role(

@@ -7,7 +7,6 @@ agent runtime's advisory lock and the approvals row's `PENDING → decided` upda
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
@@ -128,21 +127,19 @@ async def decide(
     """Decide a pending approval and resume its thread: the outcome of the rest of the run.
     Deciding an approval that is no longer pending is a 409."""
     service = service_of(request)
-    lock = service.approval_locks.setdefault(approval_id, asyncio.Lock())
-    async with lock:
+    async with service.approval_locks.hold(approval_id):
         async with service.pool.connection() as conn:
             found = await _load(conn, approval_id)
         _refuse_decided(found)
         before = await service.agents.thread(found.thread_id)
-        async with service.runs:
-            result = await service.agents.decide(
-                found.thread_id,
-                body.decision,
-                reason=body.reason,
-                args=dict(body.args) if body.args else None,
-                user=who.user_id,
-                role=who.role,
-            )
+        result = await service.agents.decide(
+            found.thread_id,
+            body.decision,
+            reason=body.reason,
+            args=dict(body.args) if body.args else None,
+            user=who.user_id,
+            role=who.role,
+        )
         async with service.pool.connection() as conn:
             decided = await _load(conn, approval_id)
     if decided.decided_by != who.user_id:  # another process decided it first

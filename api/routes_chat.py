@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from uuid import uuid4
 
 from fastapi import APIRouter, Path, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Field
 
-from agents.runtime import ChatResult, ThreadSummary
+from agents.runtime import ChatResult, ThreadSummary, new_thread_id
 from api.auth import Reader
 from api.errors import status_of
 from api.service import service_of
@@ -53,16 +52,9 @@ class ThreadView(ChatResult):
     messages: list[ThreadMessage]
 
 
-def new_thread_id() -> str:
-    return f"chat-{uuid4().hex[:12]}"
-
-
 async def _ask(request: Request, body: ChatRequest, who: Principal) -> ChatResult:
     service = service_of(request)
-    async with service.runs:
-        result = await service.agents.ask(
-            body.message, body.thread_id, user=who.user_id, role=who.role
-        )
+    result = await service.agents.ask(body.message, body.thread_id, user=who.user_id, role=who.role)
     service.metrics.ran("ask", result)
     return result
 
@@ -98,17 +90,20 @@ async def chat_stream(
     service = service_of(request)
     result: ChatResult | None = None
     try:
-        async with service.runs:
-            steps = service.agents.ask_steps(
-                body.message, thread_id, user=who.user_id, role=who.role
-            )
-            async for step in steps:
-                if isinstance(step, ChatResult):
-                    result = step
-                elif step.kind == "agent":
-                    yield ServerSentEvent(event="agent", data={"agent": step.agent})
-                elif step.tool is not None:
-                    yield ServerSentEvent(event="tool_call", data=step.tool.model_dump())
+        steps = service.agents.ask_steps(
+            body.message,
+            thread_id,
+            user=who.user_id,
+            role=who.role,
+            fresh=body.thread_id is None,
+        )
+        async for step in steps:
+            if isinstance(step, ChatResult):
+                result = step
+            elif step.kind == "agent":
+                yield ServerSentEvent(event="agent", data={"agent": step.agent})
+            elif step.tool is not None:
+                yield ServerSentEvent(event="tool_call", data=step.tool.model_dump())
     except TitanError as exc:
         status, code = status_of(exc)
         yield ServerSentEvent(

@@ -19,10 +19,10 @@ import psycopg
 from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
 
+from agents.thread_locks import ThreadLocks
 from api.metrics import Metrics
 from tools import db, events
 from tools.errors import TitanError
-from tools.settings import get_settings
 
 if TYPE_CHECKING:
     from agents.runtime import Agents
@@ -105,14 +105,8 @@ class Service:
     hub: EventHub
     metrics: Metrics
     simulating: bool = False
-    approval_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    runs: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(agent_slots()))
-
-
-def agent_slots() -> int:
-    """How many agent runs may go at once: each holds a pool connection for its thread lock
-    and needs another for its tool calls, so more would starve the pool."""
-    return max(1, (get_settings().db_pool_max - 2) // 2)
+    # One decision at a time per approval in this process (the thread lock covers the rest).
+    approval_locks: ThreadLocks = field(default_factory=lambda: ThreadLocks(None))
 
 
 def service_of(request: Request) -> Service:

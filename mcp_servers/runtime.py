@@ -21,6 +21,8 @@ from mcp.server.fastmcp import Context, FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
 
 from mcp_servers import schema_cache
 from tools import admin, db
@@ -40,6 +42,17 @@ R = TypeVar("R")
 LOCAL_PRINCIPAL = Principal(user_id="local", role="supervisor", key_id="local")
 PRINCIPAL_SCOPE_KEY = "titan.principal"
 WRITE_ROLE: Role = "supervisor"
+# The `_meta` key of a tools/call request in which the in-process agent team says for whom it
+# acts; honoured only from trusted local callers (stdio, in memory), never over HTTP.
+CALLER_META_KEY = "titan/caller"
+
+
+class Caller(BaseModel):
+    """The person an agent's tool call is made for, and the conversation and approval behind it."""
+
+    user_id: str = Field(min_length=1, max_length=128)
+    thread_id: str | None = Field(default=None, max_length=128)
+    approval_id: str | None = Field(default=None, max_length=200)
 
 
 @dataclass
@@ -81,12 +94,34 @@ def principal_of(ctx: Context) -> Principal:  # type: ignore[type-arg]
     return LOCAL_PRINCIPAL
 
 
+def caller_of(ctx: Context) -> Caller | None:  # type: ignore[type-arg]
+    """For whom a local agent makes this call, when its request says so."""
+    meta = ctx.request_context.meta
+    raw = (meta.model_extra or {}).get(CALLER_META_KEY) if meta is not None else None
+    if raw is None:
+        return None
+    try:
+        return Caller.model_validate(raw)
+    except PydanticValidationError:
+        log.warning("ignored a malformed %s in a tool call's _meta", CALLER_META_KEY)
+        return None
+
+
 def actor_of(ctx: Context, *, thread_id: str | None = None) -> Actor:  # type: ignore[type-arg]
-    """The actor that writes made through this call are recorded under."""
+    """The actor that writes made through this call are recorded under: the API key's user over
+    HTTP; for the local agent team, the person it acts for, with the thread and approval."""
     who = principal_of(ctx)
-    if who is LOCAL_PRINCIPAL:
-        return Actor(type="agent" if thread_id else "user", id="mcp-local", thread_id=thread_id)
-    return who.actor(thread_id=thread_id)
+    if who is not LOCAL_PRINCIPAL:
+        return who.actor(thread_id=thread_id)
+    caller = caller_of(ctx)
+    if caller is not None:
+        return Actor(
+            type="agent",
+            id=caller.user_id,
+            thread_id=caller.thread_id or thread_id,
+            approval_id=caller.approval_id,
+        )
+    return Actor(type="agent" if thread_id else "user", id="mcp-local", thread_id=thread_id)
 
 
 def _find_context(args: tuple[object, ...], kwargs: dict[str, object]) -> Context | None:  # type: ignore[type-arg]

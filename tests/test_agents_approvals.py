@@ -71,7 +71,7 @@ async def test_the_phoenix_incident_runs_end_to_end_through_its_approvals(
     await degrade_bearing(plant, fixed_clock)
     with anyio.fail_after(LIMIT_S):
         async with open_agents(db_url) as agents:
-            first = await agents.ask(PHOENIX)
+            first = await agents.ask(PHOENIX, user="maria")
             assert first.approval is not None
             assert first.approval.action == "schedule_work_order"
             assert "takes the machine out of production" in first.approval.description
@@ -107,6 +107,19 @@ async def test_the_phoenix_incident_runs_end_to_end_through_its_approvals(
         "select recipient from notifications where recipient = 'plant_manager'"
     )
     assert len(await cur.fetchall()) == 1
+    cur = await plant.execute(
+        "select action, actor_type, actor_id, thread_id, approval_id from audit_log "
+        "where entity_type = 'work_order' order by audit_id"
+    )
+    # The agents act for the person who asked; the approved step names its approval.
+    audited = [
+        (r["action"], r["actor_type"], r["actor_id"], r["thread_id"], r["approval_id"])
+        for r in await cur.fetchall()
+    ]
+    assert audited == [
+        ("create", "agent", "maria", first.thread_id, None),
+        ("scheduled", "agent", "maria", first.thread_id, first.approval.approval_id),
+    ]
 
 
 @pytest.mark.anyio

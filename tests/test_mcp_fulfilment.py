@@ -13,7 +13,7 @@ from mcp.types import CallToolResult, TextContent, TextResourceContents
 from mcp_helpers import session_for
 from pydantic import AnyUrl
 
-from mcp_servers.runtime import Plant
+from mcp_servers.runtime import CALLER_META_KEY, Plant
 from tools import db
 
 ORDER_READS = {"get_order", "list_orders", "review_order"}
@@ -427,3 +427,35 @@ async def test_a_prompt_for_a_malformed_machine_id_is_refused(mcp_plant: Plant) 
     async with session_for("maintenance", mcp_plant) as client:
         with pytest.raises(McpError, match="machine_id"):
             await client.get_prompt("incident_review", {"machine_id": "cnc 7"})
+
+
+@pytest.mark.anyio
+async def test_a_local_call_made_for_a_person_is_audited_as_the_agent_acting_for_them(
+    mcp_plant: Plant, plant: db.AsyncConn
+) -> None:
+    (order,) = await fetch(
+        plant, "select order_id from orders where status = 'CREATED' order by order_id limit 1"
+    )
+    await plant.commit()
+    caller = {"user_id": "maria", "thread_id": "chat-1"}
+    async with session_for("inventory", mcp_plant) as client:
+        held = await client.call_tool(
+            "hold_order",
+            {"order_id": order["order_id"], "reason": "customer revising drawing"},
+            meta={CALLER_META_KEY: caller},
+        )
+        malformed = await client.call_tool(
+            "release_order", {"order_id": order["order_id"]}, meta={CALLER_META_KEY: {"user": 1}}
+        )
+
+    assert not held.isError and not malformed.isError
+    rows = await fetch(
+        plant,
+        "select action, actor_type, actor_id, thread_id from audit_log "
+        "where entity_id = %s order by audit_id",
+        order["order_id"],
+    )
+    assert [(r["actor_type"], r["actor_id"], r["thread_id"]) for r in rows] == [
+        ("agent", "maria", "chat-1"),
+        ("user", "mcp-local", None),
+    ]

@@ -13,6 +13,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_servers.http import standalone_app
+from mcp_servers.runtime import CALLER_META_KEY
 from tools import accounts, db
 from tools.operations import SYSTEM
 
@@ -45,7 +46,7 @@ async def key(conn: db.AsyncConn, role: accounts.Role) -> str:
     return (await accounts.create_key(conn, SYSTEM, role=role)).token
 
 
-async def call(url: str, token: str, tool: str, arguments: dict[str, object]):  # type: ignore[no-untyped-def]
+async def call(url: str, token: str, tool: str, arguments: dict[str, object], meta=None):  # type: ignore[no-untyped-def]
     headers = {"Authorization": f"Bearer {token}"}
     async with (
         httpx.AsyncClient(headers=headers, timeout=30) as http,
@@ -54,7 +55,7 @@ async def call(url: str, token: str, tool: str, arguments: dict[str, object]):  
     ):
         await client.initialize()
         tools = (await client.list_tools()).tools
-        return tools, await client.call_tool(tool, arguments)
+        return tools, await client.call_tool(tool, arguments, meta=meta)
 
 
 @pytest.mark.anyio
@@ -67,6 +68,7 @@ async def test_a_supervisor_lists_reads_and_writes_over_http(
     _, written = await call(
         f"{base_url}/mcp/communications", token, "create_inquiry",
         {"customer_id": "BOEING", "subject": "Cert pack", "body": "Send the 8130-3 tags."},
+        meta={CALLER_META_KEY: {"user_id": "someone-else"}},
     )  # fmt: skip
 
     assert "order_traceability" in {t.name for t in tools}
@@ -76,6 +78,7 @@ async def test_a_supervisor_lists_reads_and_writes_over_http(
         "select actor_id from audit_log where entity_type = 'inquiry' and entity_id = %s",
         (written.structuredContent["inquiry_id"],),
     )
+    # The key's user, whoever the request's _meta claims to be acting for.
     assert await cur.fetchall() == [{"actor_id": "supervisor"}]
 
 

@@ -18,10 +18,12 @@ from pydantic import BaseModel
 from api.auth import Reader
 from api.service import Service, service_of
 from tools import events
+from tools.event_cursor import EventCursor
 
 router = APIRouter(tags=["live"])
 
 PAGE = 500
+GAP_POLL_S = 0.25  # how often a stream held back by an uncommitted event looks again
 READINGS_EVENT = "sensor.readings_recorded"
 
 TypePrefix = Annotated[
@@ -57,15 +59,19 @@ async def _start(service: Service, last_event_id: str | None, after: int | None)
 async def _follow(
     service: Service, cursor: int, type_prefix: str | None
 ) -> AsyncIterator[events.Event]:
-    """Events after `cursor`, in order, waiting for new ones until the service stops."""
+    """Events after `cursor`, in ID order, waiting for new ones until the service stops. An
+    event that commits after a later one is not skipped (see `EventCursor`)."""
+    reader = EventCursor(cursor, type_prefix=type_prefix)
     async with service.hub.waiter() as waiter:  # before the first read: no commit slips by
         while True:
             async with service.pool.connection() as conn, conn.transaction():
-                batch = await events.since(conn, cursor, type_prefix=type_prefix, limit=PAGE)
+                batch = await reader.read(conn, limit=PAGE)
             for event in batch:
-                cursor = event.event_id
                 yield event
-            if len(batch) < PAGE and not await waiter.wait():
+            if reader.behind:
+                continue
+            poll = GAP_POLL_S if reader.waiting_on_gap else None
+            if not await waiter.wait(poll):
                 return
 
 

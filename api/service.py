@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,11 +42,13 @@ class Waiter:
     def ring(self) -> None:
         self._bell.set()
 
-    async def wait(self) -> bool:
-        """Wait for the next event; False once the service is stopping."""
+    async def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for the next event, or at most `timeout_s`; False once the service is stopping."""
         if self._hub.stopping.is_set():
             return False
-        await self._bell.wait()
+        with suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._bell.wait()
         self._bell.clear()
         return not self._hub.stopping.is_set()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -161,7 +161,7 @@ class Agents:
         if thread_id is None:
             thread_id, fresh = new_thread_id(), True
         async with self.locks.hold(thread_id, fresh=fresh):
-            values, waiting = await self._values(thread_id)
+            values, waiting = ({}, False) if fresh else await self._values(thread_id)
             if new_only and values:
                 yield result_of(thread_id, values)
                 return
@@ -190,10 +190,15 @@ class Agents:
             config = _config(thread_id)
             config["metadata"] = {"user": user, "role": role}
             agent, calls = "", 0
-            async for update in self.graph.astream(
-                start, config, stream_mode="updates", durability="exit"
+            final: TitanState = values
+            async for item in self.graph.astream(
+                start, config, stream_mode=["updates", "values"], durability="exit"
             ):
-                for delta in update.values():
+                mode, chunk = cast(tuple[str, Any], item)
+                if mode == "values":
+                    final = chunk  # the state after each step: the last one is the outcome
+                    continue
+                for delta in chunk.values():
                     if not isinstance(delta, dict):
                         continue
                     if delta.get("agent") and delta["agent"] != agent:
@@ -210,8 +215,7 @@ class Agents:
                             ),
                         )  # fmt: skip
                     calls = max(calls, len(made))
-            values, _ = await self._values(thread_id)
-        yield result_of(thread_id, values)
+        yield result_of(thread_id, final)
 
     async def decide(
         self,

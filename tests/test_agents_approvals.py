@@ -83,10 +83,11 @@ async def test_the_phoenix_incident_runs_end_to_end_through_its_approvals(
 
     assert done.approval is None
     assert done.route == ["maintenance", "inventory", "communications"]
-    assert names(done)[:5] == [
+    assert names(done)[:6] == [
         "detect_anomalies",
         "classify_fault",
         "predict_failure",
+        "list_work_orders",
         "create_work_order",
         "schedule_work_order",
     ]
@@ -120,6 +121,27 @@ async def test_the_phoenix_incident_runs_end_to_end_through_its_approvals(
         ("create", "agent", "maria", first.thread_id, None),
         ("scheduled", "agent", "maria", first.thread_id, first.approval.approval_id),
     ]
+
+
+@pytest.mark.anyio
+async def test_an_incident_reported_again_goes_on_with_its_open_work_order(
+    plant: db.AsyncConn, db_url: str, fixed_clock: FixedClock
+) -> None:
+    await degrade_bearing(plant, fixed_clock)
+    with anyio.fail_after(LIMIT_S):
+        async with open_agents(db_url) as agents:
+            first = await agents.ask(PHOENIX)
+            again = await agents.ask("PHX-CNC-007 is still vibrating, please handle the incident")
+
+    assert first.approval is not None and again.approval is not None
+    assert "create_work_order" not in names(again)
+    assert again.approval.action == "schedule_work_order"
+    assert again.approval.args["work_order_id"] == first.approval.args["work_order_id"]
+    cur = await plant.execute(
+        "select count(*) as n from work_orders where machine_id = 'PHX-CNC-007' "
+        "and kind in ('CORRECTIVE', 'PREDICTIVE') and status <> 'COMPLETED'"
+    )
+    assert await cur.fetchone() == {"n": 1}
 
 
 @pytest.mark.anyio

@@ -78,8 +78,9 @@ def maintenance(ctx: Context) -> list[Step]:
     prediction = ctx.last("predict_failure")
     wants_work = ctx.says("incident", "work order", "fix", "repair", "maintenance", "handle")
     critical = any(f.get("severity") == "CRITICAL" for f in findings)
+    open_one = _open_work_order(ctx) if wants_work else None
     create: Args = None
-    if wants_work and (fault or findings):
+    if wants_work and (fault or findings) and ctx.called("list_work_orders") and not open_one:
         create = {
             "machine_id": machine,
             "kind": "PREDICTIVE" if prediction else "CORRECTIVE",
@@ -89,6 +90,8 @@ def maintenance(ctx: Context) -> list[Step]:
             "fault_type": fault,
         }
     created = _work_order_id(ctx) if ctx.called("create_work_order") else None
+    if open_one is not None and open_one.get("status") == "OPEN":
+        created = str(open_one["work_order_id"])  # scheduled yet: give it its window
     window: Args = None
     if created:
         window = {"work_order_id": created, "starts_at": _iso(2), "ends_at": _iso(6)}
@@ -96,9 +99,24 @@ def maintenance(ctx: Context) -> list[Step]:
         ("detect_anomalies", {"machine_ids": [machine]}),
         ("classify_fault", {"machine_id": machine}),
         ("predict_failure", {"machine_id": machine, "failure_mode": fault} if fault else None),
+        ("list_work_orders", {"machine_id": machine, "limit": 20} if wants_work else None),
         ("create_work_order", create),
         ("schedule_work_order", window),
     ]
+
+
+def _open_work_order(ctx: Context) -> dict[str, Any] | None:
+    """A work order already open on the machine for a fault (not yet done), if any: the
+    incident is handled through it rather than a second one."""
+    listed = ctx.last("list_work_orders")
+    for order in listed if isinstance(listed, list) else []:
+        if (
+            isinstance(order, dict)
+            and order.get("kind") in ("CORRECTIVE", "PREDICTIVE")
+            and order.get("status") in ("OPEN", "SCHEDULED", "IN_PROGRESS")
+        ):
+            return order
+    return None
 
 
 def _plant_wide(ctx: Context) -> list[Step]:

@@ -78,6 +78,32 @@ async def test_the_event_stream_delivers_events_in_order_and_resumes_from_last_e
     assert anonymous.status_code == 401
 
 
+@pytest.mark.anyio
+async def test_an_event_that_commits_after_a_later_one_is_streamed_first(
+    plant: db.AsyncConn, db_url: str
+) -> None:
+    token = await key(plant, "operator")
+    start = await newest_event(plant)
+    with anyio.fail_after(LIMIT_S):
+        async with (
+            served(db_url) as base,
+            httpx.AsyncClient(base_url=base, timeout=30) as http,
+            db.connection(db_url) as slow,
+        ):
+            path = f"/events/stream?type=order.&after={start}"
+            async with http.stream("GET", path, headers=bearer(token)) as response:
+                held = await events.emit(slow, "order.slow", source="system")  # lower ID
+                fast = await emit(plant, "order.fast", "ORD-2")
+                await slow.commit()
+                streamed = await read_sse(response, 2)
+
+    assert held.event_id < fast
+    assert [(m.event, m.id) for m in streamed] == [
+        ("order.slow", str(held.event_id)),
+        ("order.fast", str(fast)),
+    ]
+
+
 def batch(machine_id: str, clock: FixedClock, value: float) -> list[Reading]:
     return [
         Reading(machine_id=machine_id, sensor="vibration", ts=clock.now() - timedelta(minutes=m),

@@ -1,18 +1,20 @@
 """The service under chat load: concurrent clients on loopback, the offline model, a bounded
 number of requests (or seconds), with the simulation running in the service.
 
-The service runs in this process behind a real uvicorn on 127.0.0.1 (the clients share its
-event loop, so the figures include the clients' own cost). Each client posts a single-agent
-read request (`READ_REQUEST`, the inventory agent) on a fresh thread, one after another.
+The service runs in this process behind a real uvicorn on 127.0.0.1; the clients run in a
+process of their own. Each client posts a single-agent read request (`READ_REQUEST`, the
+inventory agent) on a fresh thread, one after another.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -63,27 +65,16 @@ async def _token(url: str) -> str:
     return issued.token
 
 
-async def run_api_bench(
-    url: str,
-    *,
-    clients: int = 16,
-    requests: int = 800,
-    seconds: float = 60.0,
-    simulate: bool = True,
-    progress: Callable[[str], None] = lambda _: None,
-) -> list[Measurement]:
-    """Chat load on the service over `url`: at most `requests` requests or `seconds` seconds."""
-    token = await _token(url)
-    progress("starting the service")
-    async with (
-        _serving(url, simulate=simulate) as base,
-        httpx.AsyncClient(
-            base_url=base,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
-            limits=httpx.Limits(max_connections=clients),
-        ) as http,
-    ):
+async def _clients(
+    base: str, token: str, *, clients: int, requests: int, seconds: float
+) -> tuple[list[float], int, float]:
+    """The load: `clients` concurrent clients, each posting one request after another."""
+    async with httpx.AsyncClient(
+        base_url=base,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+        limits=httpx.Limits(max_connections=clients),
+    ) as http:
         for _ in range(WARMUP):
             (await http.post("/chat", json={"message": READ_REQUEST})).raise_for_status()
         latencies: list[float] = []
@@ -101,16 +92,58 @@ async def run_api_bench(
                     latencies.append(time.perf_counter() - began)
                 else:
                     failures += 1
-                if len(latencies) % 50 == 0:
-                    progress(f"{len(latencies)} requests")
 
-        progress(f"{clients} clients")
         started = time.perf_counter()
         async with asyncio.TaskGroup() as tasks:
             for _ in range(clients):
                 tasks.create_task(client())
-        wall = time.perf_counter() - started
-    note = f"{clients} clients, offline model, simulation {'on' if simulate else 'off'}"
+        return latencies, failures, time.perf_counter() - started
+
+
+def _load(base: str, token: str, clients: int, requests: int, seconds: float, out: Any) -> None:
+    """The clients' process: runs the load and sends back (latencies, failures, wall)."""
+    try:
+        out.send(
+            asyncio.run(_clients(base, token, clients=clients, requests=requests, seconds=seconds))
+        )
+    finally:
+        out.close()
+
+
+async def run_api_bench(
+    url: str,
+    *,
+    clients: int = 16,
+    requests: int = 800,
+    seconds: float = 60.0,
+    simulate: bool = True,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Measurement]:
+    """Chat load on the service over `url`: at most `requests` requests or `seconds` seconds.
+
+    The clients run in a process of their own, as they would on other machines: the service's
+    event loop carries only the service."""
+    token = await _token(url)
+    progress("starting the service")
+    async with _serving(url, simulate=simulate) as base:
+        progress(f"{clients} clients in a process of their own")
+        spawn = multiprocessing.get_context("spawn")
+        receiver, sender = spawn.Pipe(duplex=False)
+        load = spawn.Process(
+            target=_load, args=(base, token, clients, requests, seconds, sender), daemon=True
+        )
+        load.start()
+        sender.close()
+        try:
+            latencies, failures, wall = await asyncio.to_thread(receiver.recv)
+        except EOFError as exc:
+            raise RuntimeError("the load process ended without results") from exc
+        finally:
+            await asyncio.to_thread(load.join, 30)
+    note = (
+        f"{clients} clients in their own process, offline model, "
+        f"simulation {'on' if simulate else 'off'}"
+    )
     if failures:
         note += f", {failures} failed"
     measured = summarise("chat: single-agent read (POST /chat)", latencies, note=note)

@@ -63,3 +63,19 @@ def test_the_quick_mcp_benchmark_measures_every_transport(db_url: str) -> None:
         "MCP over streamable HTTP",
     ]
     assert all(m["p50_ms"] > 0 for m in lines)
+
+
+def test_the_api_benchmark_loads_the_service_from_a_process_of_its_own(db_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
+    env["DATABASE_URL"] = db_url
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "bench", "api", "--clients", "2", "--requests", "6",
+         "--no-sim", "--json"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    (measured,) = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert measured["name"] == "chat: single-agent read (POST /chat)"
+    assert measured["ops"] == 6 and "failed" not in measured["note"]
+    assert 0 < measured["p50_ms"] <= measured["p95_ms"]

@@ -25,7 +25,7 @@ from mcp_servers.orders import (
 )
 from mcp_servers.runtime import actor_of, domain_tool, plant_of
 from tools import inventory, purchasing, reorder_planning, reservations, stock_planning
-from tools.anomalies import FaultType
+from tools.fault_classification import FaultType
 from tools.inventory import AdjustmentKind
 from tools.purchasing import PoStatus, PurchaseOrder
 from tools.stock_ledger import StockLevel

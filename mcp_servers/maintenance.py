@@ -10,8 +10,16 @@ from mcp.server.fastmcp import Context, FastMCP
 from pydantic import Field
 
 from mcp_servers.runtime import actor_of, domain_tool, plant_of
-from tools import anomalies, health, prediction, production, sensors, work_orders
-from tools.anomalies import FaultType
+from tools import (
+    anomalies,
+    fault_classification,
+    health,
+    prediction,
+    production,
+    sensors,
+    work_orders,
+)
+from tools.fault_classification import FaultType
 from tools.health import MachineStatus
 from tools.sensors import Sensor
 from tools.work_orders import WorkOrderStatus
@@ -115,11 +123,13 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
         window_minutes: WindowMinutes = 60,
-    ) -> anomalies.FaultDiagnosis:
+    ) -> fault_classification.FaultDiagnosis:
         """Which fault a machine's sensor signature points to (bearing, spindle, motor, coolant,
         electrical, sensor drift), with the scored evidence for each."""
         async with plant_of(ctx).pool.connection() as conn:
-            return await anomalies.classify_fault(conn, machine_id, window_minutes=window_minutes)
+            return await fault_classification.classify_fault(
+                conn, machine_id, window_minutes=window_minutes
+            )
 
     @tool(server, write_tools, title="Predict a machine's failure", write=True)
     async def predict_failure(

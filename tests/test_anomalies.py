@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from tools import db, events
-from tools.anomalies import classify_fault, detect_anomalies, list_anomalies, set_anomaly_status
+from tools.anomalies import detect_anomalies, list_anomalies, set_anomaly_status
 from tools.clock import FixedClock
 from tools.errors import InvalidTransitionError, NotFoundError
+from tools.fault_classification import classify_fault
 from tools.operations import Actor
 from tools.sensors import Reading, record_readings
 

@@ -1,5 +1,5 @@
-"""Anomaly detection over a recent window of readings, and fault classification from the
-sensor signature.
+"""Anomaly detection over a recent window of readings (fault classification from the sensor
+signature is in `tools.fault_classification`).
 
 Detection (per machine and sensor, statistics from `health.window_stats`):
 
@@ -16,15 +16,12 @@ A finding is written once: not when an unresolved anomaly of the same machine, s
 with the same or higher severity exists, and never twice for one (machine, sensor, kind,
 severity, time) — re-running detection over the same data writes nothing. Each new anomaly
 leaves a `sensor.anomaly` event (machine, facility, sensor, kind, severity) for the reactors.
-
-Classification scores each fault type from the signature; see `_signature_scores`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
@@ -33,25 +30,16 @@ from pydantic import BaseModel, JsonValue
 from tools import clock
 from tools.db import AsyncConn
 from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
-from tools.health import TREND_HORIZON_H, TREND_MIN_READINGS, TREND_T_MIN, MetricStats, window_stats
+from tools.health import TREND_HORIZON_H, MetricStats, window_stats
 from tools.operations import Actor, atomic, idempotent, record
 from tools.sensors import Threshold, VibrationClass, effective_thresholds, vibration_class
 
 Kind = Literal["THRESHOLD", "TREND", "SPIKE", "FLATLINE", "DRIFT"]
 Severity = Literal["WARNING", "CRITICAL"]
-FaultType = Literal[
-    "BEARING_DEGRADATION",
-    "MOTOR_BURNOUT",
-    "SPINDLE_WEAR",
-    "COOLANT_FAILURE",
-    "ELECTRICAL_FAULT",
-    "SENSOR_DRIFT",
-]
 TREND_SENSORS = ("vibration", "temperature")
 FLATLINE_SENSORS = ("vibration", "temperature", "motor_current")
 FLATLINE_MIN_READINGS = 30
 TREND_CRITICAL_H = 12.0
-FAULT_MIN_SCORE = 0.5
 _RANK = {"WARNING": 1, "CRITICAL": 2}
 
 
@@ -79,25 +67,14 @@ class DetectionReport(BaseModel):
     written: list[Anomaly]
 
 
-class FaultCandidate(BaseModel):
-    fault_type: FaultType
-    score: float
-    evidence: list[str]
-
-
-class FaultDiagnosis(BaseModel):
-    machine_id: str
-    window_start: datetime
-    window_end: datetime
-    fault_type: FaultType | None  # the best candidate scoring at least 0.5
-    confidence: float
-    candidates: list[FaultCandidate]
-
-
 # ───────────────────────── detection ─────────────────────────
 
 
-async def _machines(conn: AsyncConn, machine_ids: Sequence[str] | None) -> list[dict[str, Any]]:
+async def known_machines(
+    conn: AsyncConn, machine_ids: Sequence[str] | None
+) -> list[dict[str, Any]]:
+    """The machines asked for (all when None) with facility, status and rated power; an unknown
+    ID is a NotFoundError."""
     cur = await conn.execute(
         "select e.machine_id, e.facility_id, e.status, m.rated_power_kw from equipment e "
         "join machine_models m using (model) "
@@ -111,7 +88,8 @@ async def _machines(conn: AsyncConn, machine_ids: Sequence[str] | None) -> list[
     return rows
 
 
-def _window(window_minutes: float) -> tuple[datetime, datetime]:
+def window_ending_now(window_minutes: float) -> tuple[datetime, datetime]:
+    """The window of `window_minutes` ending now (1 minute to 7 days)."""
     if not 0 < window_minutes <= 7 * 1440:
         raise ValidationError(f"the window must be 1 minute to 7 days long, got {window_minutes}")
     until = clock.now()
@@ -236,10 +214,10 @@ async def detect_anomalies(
 ) -> DetectionReport:
     """Find anomalies in the last `window_minutes` of readings (all machines unless named) and
     write the new ones, each with a `sensor.anomaly` event."""
-    since, until = _window(window_minutes)
+    since, until = window_ending_now(window_minutes)
 
     async def run() -> DetectionReport:
-        machines = await _machines(conn, machine_ids)
+        machines = await known_machines(conn, machine_ids)
         ids = [m["machine_id"] for m in machines]
         stats = await window_stats(conn, ids, since=since, until=until)
         thresholds = await effective_thresholds(conn, ids)
@@ -388,179 +366,3 @@ async def change_anomaly_status(
         payload={"machine_id": row["machine_id"], "note": note},
     )
     return Anomaly.model_validate(row | {"status": status})
-
-
-# ───────────────────────── fault classification ─────────────────────────
-
-
-@dataclass(frozen=True)
-class _Signal:
-    """One sensor in the window, reduced to what the signatures look at."""
-
-    s: MetricStats
-    t: Threshold | None
-
-    @property
-    def e(self) -> float:  # exceedance of the current level; -9 without a threshold
-        return self.t.exceedance(self.s.current) if self.t else -9.0
-
-    @property
-    def rising(self) -> bool:
-        t = self.s.trend_t
-        return t is not None and self.s.n >= TREND_MIN_READINGS and t >= TREND_T_MIN
-
-    @property
-    def falling(self) -> bool:
-        t = self.s.trend_t
-        return t is not None and self.s.n >= TREND_MIN_READINGS and t <= -TREND_T_MIN
-
-    @property
-    def erratic(self) -> bool:  # coefficient of variation of a quarter or more
-        return bool(self.s.std and self.s.mean > 0 and self.s.std / self.s.mean >= 0.25)
-
-    def say(self, what: str) -> str:
-        s = self.s
-        slope = f", {s.slope_per_hour:+.3f} {s.unit}/h" if s.slope_per_hour is not None else ""
-        limits = f" (warning {self.t.warning:g}, critical {self.t.critical:g})" if self.t else ""
-        return f"{s.sensor} {what}: now {s.current:.2f} {s.unit}{slope}{limits}"
-
-
-def _signature_scores(sig: dict[str, _Signal]) -> list[FaultCandidate]:
-    """Score each fault type 0-1 from the signature; every point comes with its evidence.
-
-    - bearing: *vibration past warning (+0.4) or within half a span of it (+0.2) or rising
-      (+0.3)*, with temperature following it up (+0.2) while spindle load stays normal (+0.1).
-    - spindle wear: *spindle load past warning (+0.4) or rising (+0.3)*, with vibration past
-      warning or rising (+0.3) and power past warning or rising (+0.2).
-    - motor: *motor current past warning (+0.4) or rising (+0.2)*, temperature past warning or
-      rising (+0.3), power past warning (+0.2), vibration normal (+0.1).
-    - coolant: *coolant pressure under warning (+0.5) or falling (+0.3)*, temperature past
-      warning or rising (+0.3).
-    - electrical: *motor current erratic (CV >= 0.25, +0.4), spiking past critical (+0.3) or
-      past warning while power is a span inside warning (+0.3)*, power erratic (+0.2).
-    - sensor drift: *a flatlined sensor (+0.6), or vibration rising alone while temperature,
-      load and current have no trend (+0.5)*.
-
-    A type needs one of its leading signs (in italics); otherwise it scores 0.
-    """
-    vib, temp, load, cur, power, cool = (
-        sig.get(n, _BLANK)
-        for n in (
-            "vibration",
-            "temperature",
-            "spindle_load",
-            "motor_current",
-            "power",
-            "coolant_pressure",
-        )
-    )
-    cur_spike = cur.t is not None and cur.t.level(cur.s.max) == "CRITICAL" and cur.e < 1
-    cv = (cur.s.std or 0.0) / cur.s.mean if cur.s.mean else 0.0
-    stuck = [
-        (True, True, 0.6, f"{n} is stuck at {g.s.last:g} {g.s.unit} over {g.s.n} readings")
-        for n, g in sig.items()
-        if n in FLATLINE_SENSORS and g.s.n >= FLATLINE_MIN_READINGS and g.s.max == g.s.min
-    ]
-    alone = (
-        vib.rising
-        and not (temp.rising or load.rising or cur.rising)
-        and all(g.s.n >= TREND_MIN_READINGS for g in (temp, load, cur))
-    )
-    # (leading sign?, present?, points, evidence)
-    rules: dict[FaultType, list[tuple[bool, bool, float, str]]] = {
-        "BEARING_DEGRADATION": [
-            (True, vib.e >= 0, 0.4, vib.say("is past its warning level")),
-            (True, -0.5 <= vib.e < 0, 0.2, vib.say("is close to its warning level")),
-            (True, vib.rising, 0.3, vib.say("is rising")),
-            (False, temp.rising or temp.e >= 0, 0.2, temp.say("follows it up")),
-            (False, load.t is not None and load.e < 0, 0.1, load.say("stays normal")),
-        ],
-        "SPINDLE_WEAR": [
-            (True, load.e >= 0, 0.4, load.say("is past its warning level")),
-            (True, load.rising, 0.3, load.say("is rising")),
-            (False, vib.e >= 0 or vib.rising, 0.3, vib.say("is up")),
-            (False, power.e >= 0 or power.rising, 0.2, power.say("is up")),
-        ],
-        "MOTOR_BURNOUT": [
-            (True, cur.e >= 0, 0.4, cur.say("is past its warning level")),
-            (True, cur.rising, 0.2, cur.say("is rising")),
-            (False, temp.e >= 0 or temp.rising, 0.3, temp.say("is up")),
-            (False, power.e >= 0, 0.2, power.say("is past its warning level")),
-            (
-                False,
-                vib.t is not None and vib.e < 0 and not vib.rising,
-                0.1,
-                vib.say("stays normal"),
-            ),
-        ],
-        "COOLANT_FAILURE": [
-            (True, cool.e >= 0, 0.5, cool.say("is under its warning level")),
-            (True, cool.falling, 0.3, cool.say("is falling")),
-            (False, temp.e >= 0 or temp.rising, 0.3, temp.say("is up")),
-        ],
-        "ELECTRICAL_FAULT": [
-            (True, cur.erratic, 0.4, cur.say(f"is erratic (CV {cv:.2f})")),
-            (True, cur_spike, 0.3, cur.say(f"spiked to {cur.s.max:g}")),
-            (
-                True,
-                cur.e >= 0 and power.t is not None and power.e < -1,
-                0.3,
-                cur.say("is high while power is low"),
-            ),
-            (False, power.erratic, 0.2, power.say("is erratic")),
-        ],
-        "SENSOR_DRIFT": [
-            *stuck,
-            (True, alone, 0.5, vib.say("rises while temperature, load and current stay flat")),
-        ],
-    }
-    found: list[FaultCandidate] = []
-    for fault, checks in rules.items():
-        hits = [(leads, points, why) for leads, ok, points, why in checks if ok]
-        if not any(leads for leads, _, _ in hits):
-            continue
-        score = round(min(1.0, sum(points for _, points, _ in hits)), 2)
-        found.append(
-            FaultCandidate(fault_type=fault, score=score, evidence=[why for _, _, why in hits])
-        )
-    return sorted(found, key=lambda c: -c.score)
-
-
-_BLANK = _Signal(
-    MetricStats(
-        sensor="-",
-        unit="",
-        n=0,
-        mean=0,
-        min=0,
-        max=0,
-        std=None,
-        last=0,
-        last_ts=datetime.min.replace(tzinfo=UTC),
-        current=0,
-        slope_per_hour=None,
-        slope_stderr=None,
-        fitted_last=None,
-    ),
-    None,
-)
-
-
-async def classify_fault(
-    conn: AsyncConn, machine_id: str, *, window_minutes: float = 60
-) -> FaultDiagnosis:
-    """The likely fault of a machine from its sensor signature over the window, with evidence."""
-    since, until = _window(window_minutes)
-    await _machines(conn, [machine_id])
-    stats = (await window_stats(conn, [machine_id], since=since, until=until)).get(machine_id, {})
-    thresholds = (await effective_thresholds(conn, [machine_id]))[machine_id]
-    candidates = _signature_scores({n: _Signal(s, thresholds.get(n)) for n, s in stats.items()})
-    top = candidates[0] if candidates and candidates[0].score >= FAULT_MIN_SCORE else None
-    return FaultDiagnosis(
-        machine_id=machine_id,
-        window_start=since,
-        window_end=until,
-        fault_type=top.fault_type if top else None,
-        confidence=top.score if top else 0.0,
-        candidates=candidates,
-    )

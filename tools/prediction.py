@@ -37,9 +37,9 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, JsonValue
 
 from tools import clock
-from tools.anomalies import FaultType, classify_fault
 from tools.db import AsyncConn
 from tools.errors import NotFoundError, ValidationError
+from tools.fault_classification import FaultType, classify_fault
 from tools.operations import Actor, atomic, idempotent, record
 from tools.sensors import SENSOR_UNITS, Threshold, effective_thresholds
 

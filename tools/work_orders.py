@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, JsonValue
 
 from tools import clock
-from tools.anomalies import change_anomaly_status, classify_fault
+from tools.anomalies import change_anomaly_status
 from tools.db import AsyncConn
 from tools.errors import (
     ConflictError,
@@ -34,6 +34,7 @@ from tools.errors import (
     NotFoundError,
     ValidationError,
 )
+from tools.fault_classification import classify_fault
 from tools.health import apply_status
 from tools.operations import Actor, atomic, idempotent, record
 from tools.stock_ledger import LevelChange, apply_changes, lock_levels

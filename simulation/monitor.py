@@ -17,7 +17,7 @@ from simulation.context import Context
 from simulation.machines import REPORTING, machines
 from simulation.signals import KINDS
 from tools.anomalies import detect_anomalies
-from tools.health import mark_stale_machines_down
+from tools.machine_status import mark_stale_machines_down
 
 WINDOW_MINUTES = 60.0
 

@@ -20,7 +20,7 @@ from typing import Literal
 from simulation.context import Context, poisson
 from simulation.machines import REPORTING, MachineRow, machines
 from tools.errors import InvalidTransitionError, ValidationError
-from tools.health import set_machine_status
+from tools.machine_status import set_machine_status
 from tools.production import Shift, record_production, shift_at
 
 # Ideal minutes per part by work-center type.

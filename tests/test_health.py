@@ -14,7 +14,6 @@ from tools import db, demo_plant, events
 from tools.clock import FixedClock
 from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
 from tools.health import (
-    MACHINE_TRANSITIONS,
     MetricHealth,
     MetricStats,
     equipment_health,
@@ -22,10 +21,9 @@ from tools.health import (
     health_index,
     list_machines,
     machine_health,
-    mark_stale_machines_down,
     metric_score,
-    set_machine_status,
 )
+from tools.machine_status import MACHINE_TRANSITIONS, mark_stale_machines_down, set_machine_status
 from tools.operations import Actor
 from tools.sensors import Reading, record_readings
 

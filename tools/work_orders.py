@@ -35,7 +35,7 @@ from tools.errors import (
     ValidationError,
 )
 from tools.fault_classification import classify_fault
-from tools.health import apply_status
+from tools.machine_status import apply_status
 from tools.operations import Actor, atomic, idempotent, record
 from tools.stock_ledger import LevelChange, apply_changes, lock_levels
 

@@ -22,11 +22,14 @@ from agents.triggers import follow_events
 from api import (
     errors,
     routes_approvals,
+    routes_board,
     routes_chat,
+    routes_console,
     routes_keys,
     routes_live,
     routes_ops,
     routes_plant,
+    routes_schedule,
     routes_sim,
 )
 from api.metrics import Metrics, RequestMetrics
@@ -169,6 +172,9 @@ def create_app(
         routes_sim,
         routes_keys,
         routes_ops,
+        routes_board,
+        routes_schedule,
+        routes_console,
     ):
         app.include_router(module.router)
     app.router.routes.extend(mcp_routes(servers, ref))

@@ -29,8 +29,10 @@ class MonitorGenerator:
         self._next: datetime | None = None
 
     async def tick(self, ctx: Context, at: datetime, minutes: float) -> int:
+        # Judged at the tick's time, up to which the sensors have just reported: a tick that
+        # ran long (a scenario's schedule solve) is the engine's pause, not the machines'.
         down = await mark_stale_machines_down(
-            ctx.conn, ctx.actor, timeout_s=ctx.config.heartbeat_timeout_s
+            ctx.conn, ctx.actor, timeout_s=ctx.config.heartbeat_timeout_s, as_of=at
         )
         ctx.count("machines_down", len(down))
         rate = ctx.config.rate(self.name)

@@ -231,6 +231,31 @@ async def test_health_of_every_machine_comes_in_one_call(
 
 
 @pytest.mark.anyio
+async def test_heartbeats_judged_as_of_an_earlier_moment_ignore_the_time_since(
+    plant: db.AsyncConn, fixed_clock: FixedClock
+) -> None:
+    fixed_clock.advance(timedelta(minutes=6))
+    reported_at = fixed_clock.now()
+    cur = await plant.execute(
+        "select machine_id from equipment where machine_id not in ('PHX-CNC-005', 'PHX-CNC-009')"
+    )
+    alive = [r["machine_id"] for r in await cur.fetchall()]
+    batch = [r for m in alive for r in readings(m, "power", reported_at, [10.0])]
+    await record_readings(plant, SIM, readings=batch)
+    fixed_clock.advance(timedelta(minutes=10))  # the one judging was busy meanwhile
+
+    then = await mark_stale_machines_down(plant, WATCHDOG, timeout_s=300, as_of=reported_at)
+    cur = await plant.execute(
+        "select machine_id from equipment where status in ('RUNNING', 'IDLE') order by 1"
+    )
+    still_up = [r["machine_id"] for r in await cur.fetchall()]
+    now = await mark_stale_machines_down(plant, WATCHDOG, timeout_s=300)
+
+    assert [c.machine_id for c in then] == ["PHX-CNC-005", "PHX-CNC-009"]
+    assert still_up and [c.machine_id for c in now] == still_up
+
+
+@pytest.mark.anyio
 async def test_machines_with_a_stale_heartbeat_are_marked_down_once_each_with_event_and_audit(
     plant: db.AsyncConn, fixed_clock: FixedClock
 ) -> None:

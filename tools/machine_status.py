@@ -40,14 +40,18 @@ async def mark_stale_machines_down(
     actor: Actor,
     *,
     timeout_s: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
+    as_of: datetime | None = None,
     idempotency_key: str | None = None,
 ) -> list[StatusChange]:
-    """Mark RUNNING and IDLE machines whose heartbeat is older than `timeout_s` DOWN."""
+    """Mark RUNNING and IDLE machines whose heartbeat is older than `timeout_s` DOWN.
+
+    `as_of` (default now) is the moment the heartbeats are judged at: the simulation passes the
+    time its machines last reported, so that its own pauses do not count as theirs."""
     if not timeout_s > 0:
         raise ValidationError(f"the heartbeat timeout must be positive, got {timeout_s} s")
 
     async def run() -> StatusChanges:
-        cutoff = clock.now() - timedelta(seconds=timeout_s)
+        cutoff = (as_of or clock.now()) - timedelta(seconds=timeout_s)
         cur = await conn.execute(
             "select machine_id, status, last_heartbeat_at from equipment "
             "where status in ('RUNNING', 'IDLE') "

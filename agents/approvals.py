@@ -12,12 +12,12 @@ import hashlib
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from agents.state import Decision, PendingApproval
-from tools import clock
+from tools.approval_requests import DecidedStatus, NewApproval, decide_approval, request_approval
 from tools.db import AsyncConn
+from tools.operations import Actor
 from tools.templates import STAFF_ROLES
 
 PO_APPROVAL_LIMIT_USD = Decimal("5000")
@@ -187,65 +187,49 @@ def parse_decision(value: Any) -> Decision:
     return {"type": "reject", "reason": str(reason or "no reason given"), "user": user}
 
 
-_INSERT = """
-insert into approvals (approval_id, thread_id, agent, action, arguments, impact, reason,
-                       required_role, requested_at)
-values (%(approval_id)s, %(thread_id)s, %(agent)s, %(action)s, %(arguments)s, %(impact)s,
-        %(reason)s, %(required_role)s, %(requested_at)s)
-on conflict (approval_id) do nothing
-"""
-
-_DECIDE = """
-update approvals
-set status = %(status)s, decided_by = %(decided_by)s, decided_at = %(decided_at)s,
-    decision_reason = %(reason)s, edited_arguments = %(edited)s
-where approval_id = %(approval_id)s and status = 'PENDING'
-returning approval_id
-"""
-
 _GET = """
 select approval_id, thread_id, status, agent, action, arguments, required_role, decided_by,
        decision_reason, edited_arguments
 from approvals where approval_id = %(approval_id)s
 """
 
-STATUS_OF = {"accept": "APPROVED", "edit": "EDITED", "reject": "REJECTED"}
+STATUS_OF: dict[str, DecidedStatus] = {
+    "accept": "APPROVED",
+    "edit": "EDITED",
+    "reject": "REJECTED",
+}
 
 
-async def write_request(conn: AsyncConn, pending: PendingApproval, *, thread_id: str) -> None:
-    """Insert the approvals row for `pending` once (a second write of the same ID does nothing)."""
-    async with conn.transaction():
-        await conn.execute(
-            _INSERT,
-            {
-                "approval_id": pending["approval_id"],
-                "thread_id": thread_id,
-                "agent": pending["agent"],
-                "action": pending["action"],
-                "arguments": Jsonb(pending["args"]),
-                "impact": Jsonb(pending["impact"]),
-                "reason": pending["reason"],
-                "required_role": pending["required_role"],
-                "requested_at": clock.now(),
-            },
-        )
+async def write_request(
+    conn: AsyncConn, pending: PendingApproval, *, thread_id: str, asked_by: str
+) -> None:
+    """Write the approvals row for `pending` once (a second write of the same ID does nothing),
+    asked for by the agents for `asked_by`."""
+    new = NewApproval(
+        approval_id=pending["approval_id"],
+        thread_id=thread_id,
+        agent=pending["agent"],
+        action=pending["action"],
+        arguments=pending["args"],
+        impact=pending["impact"],
+        reason=pending["reason"],
+        required_role=pending["required_role"],
+    )
+    await request_approval(conn, Actor(type="agent", id=asked_by, thread_id=thread_id), new)
 
 
 async def mark_decided(conn: AsyncConn, approval: str, decision: Decision) -> bool:
     """Record `decision` on a pending approval; False when it was already decided."""
-    async with conn.transaction():
-        cur = await conn.execute(
-            _DECIDE,
-            {
-                "approval_id": approval,
-                "status": STATUS_OF[decision["type"]],
-                "decided_by": decision.get("user"),
-                "decided_at": clock.now(),
-                "reason": decision.get("reason"),
-                "edited": Jsonb(decision.get("args")) if decision["type"] == "edit" else None,
-            },
-        )
-        return await cur.fetchone() is not None
+    user = decision.get("user")
+    return await decide_approval(
+        conn,
+        Actor(type="user", id=user or "unknown"),
+        approval,
+        status=STATUS_OF[decision["type"]],
+        decided_by=user,
+        reason=decision.get("reason"),
+        edited_arguments=decision.get("args") if decision["type"] == "edit" else None,
+    )
 
 
 async def get_row(conn: AsyncConn, approval: str) -> dict[str, Any] | None:

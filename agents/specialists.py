@@ -246,7 +246,9 @@ def make_approval(pool: AsyncConnectionPool[AsyncConn]):  # type: ignore[no-unty
         if pending is None:
             return Command(goto="tools")
         async with pool.connection() as conn:
-            await approvals.write_request(conn, pending, thread_id=thread_of(config))
+            await approvals.write_request(
+                conn, pending, thread_id=thread_of(config), asked_by=_user_of(config)
+            )
         answer = interrupt(approvals.human_interrupt(pending))
         decision: Decision = approvals.parse_decision(answer)
         async with pool.connection() as conn:

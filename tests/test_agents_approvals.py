@@ -121,6 +121,24 @@ async def test_the_phoenix_incident_runs_end_to_end_through_its_approvals(
         ("create", "agent", "maria", first.thread_id, None),
         ("scheduled", "agent", "maria", first.thread_id, first.approval.approval_id),
     ]
+    # Each request and each decision is in the audit trail and the event log.
+    cur = await plant.execute(
+        "select action, actor_type, actor_id from audit_log where entity_type = 'approval' "
+        "order by audit_id"
+    )
+    assert [(r["action"], r["actor_type"], r["actor_id"]) for r in await cur.fetchall()] == [
+        ("approval.request", "agent", "maria"),
+        ("approval.decide", "user", "lead"),
+    ] * 2
+    cur = await plant.execute(
+        "select type, entity_id, payload->>'status' as status from event_log "
+        "where type like 'approval.%%' order by event_id"
+    )
+    logged = [(r["type"], r["entity_id"], r["status"]) for r in await cur.fetchall()]
+    assert logged[:2] == [
+        ("approval.requested", first.approval.approval_id, None),
+        ("approval.decided", first.approval.approval_id, "APPROVED"),
+    ]
 
 
 @pytest.mark.anyio

@@ -10,7 +10,7 @@ import * as schedule from "./schedule.js";
 import * as sim from "./sim.js";
 
 const PAGES = { chat, approvals, plant, schedule, sim };
-const BADGE_MS = 15000;
+const BADGE_MS = 60000;
 const LARGE = "titan.large-type";
 
 const ctx = {
@@ -125,6 +125,8 @@ function start() {
   onEvent((event) => {
     const clock = document.getElementById("plant-time");
     if (event.occurred_at) clock.textContent = `plant ${event.occurred_at.slice(5, 16).replace("T", " ")} UTC`;
+    // Requests and decisions are events: the badge follows them at once (the timer is a backstop).
+    if (event.type && event.type.startsWith("approval.") && session.key) refreshBadge();
   });
   if (session.key) signIn(session.key);
   else showSignin();

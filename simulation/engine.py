@@ -301,6 +301,9 @@ class Engine:
                 result = await self.carry_out(queued.command, queued.args)
             except (TitanError, psycopg.Error) as exc:
                 result = {"ok": False, "error": str(exc)}
+            # Saved before the answer: whoever sent it then reads a status that shows it, also
+            # while the engine is paused and runs no tick.
+            await self._save(running=self.started_at is not None)
             await state.finish_command(self.conn, queued.command_id, result)
 
     async def carry_out(

@@ -56,6 +56,10 @@ async def test_a_supervisor_pauses_steers_and_resumes_the_running_engine(
         )
         await status_when(client, operator, lambda s: rate(s, "orders") == 2.5)
         paused = await client.post("/sim/pause", headers=bearer(supervisor))
+        # No tick runs while paused: the status still shows the pause and what changed since.
+        at_once = (await client.get("/sim/status", headers=bearer(operator))).json()
+        await client.post("/sim/rates", json={"rates": {"orders": 4.0}}, headers=bearer(supervisor))
+        steered = (await client.get("/sim/status", headers=bearer(operator))).json()
         pattern = await client.post(
             "/sim/equipment/PHX-CNC-007/pattern",
             json={"pattern": "BEARING_DEGRADATION", "fails_in_hours": 12},
@@ -68,6 +72,7 @@ async def test_a_supervisor_pauses_steers_and_resumes_the_running_engine(
     assert started["engine_lock"] is not None
     assert refused.status_code == 403
     assert paused.status_code == 200 and paused.json()["result"] == {"ok": True}
+    assert at_once["state"]["paused"] is True and rate(steered, "orders") == 4.0
     assert rated.status_code == 200 and rated.json()[0]["done"] is True
     assert pattern.status_code == 200
     assert pattern.json()["fault"]["pattern"] == "BEARING_DEGRADATION"

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal, cast
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
@@ -305,8 +306,9 @@ def _decision(kind: str, *, reason: str | None, args: dict[str, Any] | None, use
 
 
 @asynccontextmanager
-async def open_agents(url: str) -> AsyncIterator[Agents]:
-    """The agent team over the (migrated) database at `url`, with the configured model."""
+async def open_agents(url: str, *, model: BaseChatModel | None = None) -> AsyncIterator[Agents]:
+    """The agent team over the (migrated) database at `url`, with `model` (default: the
+    configured one)."""
     await prepare_checkpointer(url)
     pool = db.make_pool(url)
     await db.open_pool(pool)
@@ -315,7 +317,7 @@ async def open_agents(url: str) -> AsyncIterator[Agents]:
     await locks.open()
     try:
         async with open_toolbox(plant) as box, open_checkpointer(url) as saver:
-            graph = build_graph(box, make_model(), pool=pool, checkpointer=saver)
+            graph = build_graph(box, model or make_model(), pool=pool, checkpointer=saver)
             yield Agents(graph, plant, locks)
     finally:
         await locks.close()

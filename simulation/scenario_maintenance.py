@@ -19,8 +19,8 @@ from simulation.scenarios import (
 from tools import clock, events
 from tools.anomalies import list_anomalies
 from tools.communications import notify_for_event
-from tools.machine_status import set_machine_status
 from tools.inventory import stock_level
+from tools.machine_status import set_machine_status
 from tools.prediction import predict_failure
 from tools.reactors import process_pending
 from tools.scheduling.reschedule import RescheduleRequest, reschedule_machine

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from api.bench_domain import run_domain_bench
 from api.bench_harness import Measurement, scratch_database
+from api.bench_ingest import run_ingest_bench
 from api.runner import console, err, run
 from tools import db
 
@@ -152,3 +153,27 @@ def bench_api(
     results = run(job)
     err.print(" " * 60, end="\r")
     report("Titan API benchmark", results, as_json=as_json)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    url: Annotated[
+        str, typer.Option(help="The MQTT broker to publish through.")
+    ] = "mqtt://127.0.0.1:1883",
+    quick: Annotated[bool, typer.Option(help="Fewer messages (a smoke run).")] = False,
+) -> None:
+    """Sustained MQTT readings/s into PostgreSQL, end to end, with 1 and with 50 readings per
+    message — published by a process of its own, stored in a scratch database."""
+
+    async def job() -> list[Measurement]:
+        location = await asyncio.to_thread(db.locate)
+        async with scratch_database(location.url) as scratch:
+            return await run_ingest_bench(
+                scratch, url, quick=quick,
+                progress=lambda m: err.print(f"[dim]… {m}[/]", end="\r"),
+            )  # fmt: skip
+
+    results = run(job)
+    err.print(" " * 60, end="\r")
+    report("Titan ingest benchmark", results, as_json=as_json)

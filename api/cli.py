@@ -12,6 +12,7 @@ from rich.table import Table
 from api.bench_cli import bench_app
 from api.chat_cli import chat
 from api.eval_cli import eval_app
+from api.ingest_cli import ingest_app
 from api.keys_cli import keys_app
 from api.mcp_cli import mcp
 from api.model_cli import model_app
@@ -37,6 +38,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(model_app, name="model")
 app.add_typer(sim_app, name="sim")
 app.add_typer(eval_app, name="eval")
+app.add_typer(ingest_app, name="ingest")
 app.command("mcp")(mcp)
 app.command("chat")(chat)
 app.command("serve")(serve)

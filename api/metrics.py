@@ -1,5 +1,6 @@
 """The service's Prometheus metrics: requests and latencies, agent runs, tool calls, approvals
-waiting, and events as they commit (`rate(titan_events_total[1m])` is events per second).
+waiting, events as they commit (`rate(titan_events_total[1m])` is events per second), and each
+machine-data ingest's state as it last wrote it (`titan_ingest_*`, by source, wherever it runs).
 
 Each app has a registry of its own, so several apps in one process (tests) never collide.
 """
@@ -12,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents.runtime import ChatResult
+from tools.ingest_status import IngestStatus
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -55,6 +57,39 @@ class Metrics:
             ["type"],
             registry=self.registry,
         )
+
+        ingest = {
+            "messages": "Messages an ingest received since it started.",
+            "stored": "Messages an ingest stored since it started.",
+            "readings": "New readings an ingest stored since it started.",
+            "dead_letters": "Messages an ingest set aside as dead letters since it started.",
+            "reconnects": "Times an ingest reconnected to its broker or server.",
+            "queue_depth": "Messages an ingest received and has not stored yet.",
+            "messages_per_second": "Messages an ingest stored or set aside per second, lately.",
+            "lag_seconds": "How long the oldest message of an ingest's last batch waited.",
+            "connected": "1 while an ingest is connected to its broker or server, else 0.",
+        }
+        self.ingest_gauges = {
+            name: Gauge(f"titan_ingest_{name}", doc, ["source"], registry=self.registry)
+            for name, doc in ingest.items()
+        }
+
+    def ingests(self, statuses: list[IngestStatus]) -> None:
+        """Set the ingest gauges from each ingest's last written status."""
+        for status in statuses:
+            values = {
+                "messages": status.messages,
+                "stored": status.stored,
+                "readings": status.readings,
+                "dead_letters": status.dead_letters,
+                "reconnects": status.reconnects,
+                "queue_depth": status.queue_depth,
+                "messages_per_second": status.messages_per_s,
+                "lag_seconds": status.lag_s,
+                "connected": 1 if status.connection == "connected" else 0,
+            }
+            for name, value in values.items():
+                self.ingest_gauges[name].labels(source=status.source).set(value)
 
     def ran(self, kind: str, result: ChatResult, *, tools_before: int = 0) -> None:
         """Count one agent run and the tool calls it added."""

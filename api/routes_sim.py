@@ -29,7 +29,9 @@ from simulation.lock import holder
 from simulation.scenarios import scenario_name
 from simulation.signals import PATTERNS
 from tools import clock, db
+from tools.dead_letters import dead_letter_counts
 from tools.errors import ConflictError, ValidationError
+from tools.ingest_status import IngestStatus, ingest_statuses
 from tools.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -117,11 +119,25 @@ def _answer(outcome: CommandOutcome, response: Response) -> CommandOutcome:
     return outcome
 
 
-@router.get("/status", response_model=state.SimStatus, summary="The engine's status")
-async def status(request: Request, _: Reader) -> state.SimStatus:
-    """Running or not, seed, speed, paused, plant time, generators and rates, faults in play."""
+class SimStatusPage(state.SimStatus):
+    """The engine's status, and how the machine-data ingests fare (real or simulated machines
+    publishing over MQTT or OPC UA)."""
+
+    ingests: list[IngestStatus]
+    dead_letters: dict[str, int]
+
+
+@router.get("/status", response_model=SimStatusPage, summary="The engine's status")
+async def status(request: Request, _: Reader) -> SimStatusPage:
+    """Running or not, seed, speed, paused, plant time, generators and rates, faults in play;
+    each ingest's connection, messages/s, lag and counts, and the dead letters by kind."""
     async with service_of(request).pool.connection() as conn, conn.transaction():
-        return await state.status(conn)
+        engine = await state.status(conn)
+        return SimStatusPage(
+            **engine.model_dump(),
+            ingests=await ingest_statuses(conn),
+            dead_letters=await dead_letter_counts(conn),
+        )
 
 
 @router.post("/scenarios/{name}", response_model=CommandOutcome, summary="Stage a scenario")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Annotated
 
 import typer
@@ -19,12 +19,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.runner import console, err, prepared, run, settings_or_exit
+from ingest.runner import contract_from
 from simulation import state
 from simulation.backfill import BackfillProgress, BackfillReport, backfill
 from simulation.config import SimConfig
 from simulation.context import rows
 from simulation.engine import Engine
 from simulation.lock import holder
+from simulation.publish import MqttPublisher
 from simulation.scenarios import SCENARIOS, ScenarioReport, play, scenario_name
 from tools import clock
 from tools.db import AsyncConn
@@ -41,7 +43,12 @@ WAIT_FOR_ENGINE_S = 10.0
 
 @asynccontextmanager
 async def _engine(
-    conn: AsyncConn, *, seed: int | None = None, speed: float | None = None, paused: bool = False
+    conn: AsyncConn,
+    *,
+    seed: int | None = None,
+    speed: float | None = None,
+    paused: bool = False,
+    publisher: MqttPublisher | None = None,
 ) -> AsyncIterator[tuple[Engine, bool]]:
     """An engine on a simulated clock that picks up the plant's time, and whether it holds the
     lock (it does not while another engine runs). The process clock is restored afterwards."""
@@ -57,7 +64,7 @@ async def _engine(
     if paused:
         plant.pause()
     previous = clock.set_clock(plant)
-    engine = Engine(conn, plant, state.config_from(saved, base))
+    engine = Engine(conn, plant, state.config_from(saved, base), publisher=publisher)
     try:
         yield engine, await engine.try_acquire()
     finally:
@@ -91,11 +98,31 @@ def sim_run(
     minutes: Annotated[
         float | None, typer.Option(help="Stop after this many plant minutes (default: never).")
     ] = None,
-) -> None:
+    via: Annotated[
+        str | None,
+        typer.Option(help="Publish the sensor readings to this MQTT broker (mqtt://host:1883) "
+                     "instead of writing them; an ingest stores them."),
+    ] = None,
+) -> None:  # fmt: skip
     """Run the engine in plant time until Ctrl-C (or --minutes); waits while another runs."""
+    settings = settings_or_exit()
+    try:
+        publisher = MqttPublisher(via, contract_from(settings)) if via else None
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] --via: {exc}")
+        raise typer.Exit(code=2) from exc
 
     async def job() -> dict[str, int]:
-        async with prepared() as (_, conn), _engine(conn, seed=seed, speed=speed) as (engine, ok):
+        async with (
+            prepared() as (_, conn),
+            AsyncExitStack() as stack,
+            _engine(conn, seed=seed, speed=speed, publisher=publisher) as (engine, ok),
+        ):
+            if publisher is not None:
+                await stack.enter_async_context(publisher)
+                out.print(
+                    f"Sensor readings go to {publisher.broker.label} (MQTT), not the database."
+                )
             if not ok:
                 other = await holder(conn)
                 err.print(f"Waiting: another engine ({other.describe() if other else '?'}) runs.")

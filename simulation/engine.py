@@ -39,12 +39,14 @@ from simulation import lock, state
 from simulation.config import SimConfig, generator_name
 from simulation.context import Context, Generator, World
 from simulation.generators import make_generators
+from simulation.sensors import SensorGenerator
 from tools import clock as clocks
 from tools import demo_plant
 from tools.db import AsyncConn
 from tools.errors import ConflictError, TitanError, ValidationError
 
 if TYPE_CHECKING:
+    from simulation.publish import MqttPublisher
     from simulation.scenarios import ScenarioRun
 
 log = logging.getLogger(__name__)
@@ -75,19 +77,32 @@ class Engine:
     """One simulation engine on one connection (which holds the lock while it runs)."""
 
     def __init__(
-        self, conn: AsyncConn, clock: DrivenClock, config: SimConfig | None = None
+        self,
+        conn: AsyncConn,
+        clock: DrivenClock,
+        config: SimConfig | None = None,
+        *,
+        publisher: MqttPublisher | None = None,
     ) -> None:
         self.conn = conn
         self.clock = clock
         self.config = config or SimConfig()
         self.world = World(seed=self.config.seed)
-        self.generators: list[Generator] = make_generators()
+        self.publisher = publisher  # set: sensor readings go over MQTT, not to the database
+        self.generators: list[Generator] = self._generators()
         self.waiting = asyncio.Event()  # set while acquire() waits for another engine
         self.started_at: datetime | None = None
         self._holding = False
         self._paused = False
         self._agenda: list[_Due] = []
         self._seq = 0
+
+    def _generators(self) -> list[Generator]:
+        made = make_generators()
+        for gen in made:
+            if isinstance(gen, SensorGenerator):
+                gen.publisher = self.publisher
+        return made
 
     # ───────────────────────── the lock ─────────────────────────
 
@@ -278,7 +293,7 @@ class Engine:
             summary = await demo_plant.reset(self.conn, seed=chosen)
         self.config = self.config.model_copy(update={"seed": chosen, "delayed_suppliers": []})
         self.world = World(seed=chosen)
-        self.generators = make_generators()
+        self.generators = self._generators()
         self._agenda.clear()
         await self._save(running=self.started_at is not None)
         return summary

@@ -6,6 +6,9 @@ on, its true temperature, and its own noise stream (seeded from the engine's see
 machine). A machine reports while RUNNING or IDLE and not failed; one that stops reporting
 loses its heartbeat, and the monitor marks it DOWN. Readings fall on multiples of the interval,
 so the same seed gives the same readings whatever the tick length.
+
+With a publisher (`titan sim run --via mqtt://…`) the readings go to an MQTT broker instead, as
+a real plant's would, and an ingest stores them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -22,6 +25,9 @@ from simulation.faults import GroundTruth, epoch_minutes, faults_in_play
 from simulation.machines import REPORTING, MachineRow, machines, profiles
 from simulation.signals import Job, Profile, draw_job, signals, swing, temperature_target
 from tools.sensors import SENSORS, Reading, record_readings
+
+if TYPE_CHECKING:
+    from simulation.publish import MqttPublisher
 
 
 @dataclass
@@ -39,9 +45,10 @@ class SensorGenerator:
 
     name: Literal["sensors"] = "sensors"
 
-    def __init__(self) -> None:
+    def __init__(self, publisher: MqttPublisher | None = None) -> None:
         self._machines: dict[str, _Machine] = {}
         self._last: datetime | None = None
+        self.publisher = publisher
 
     async def tick(self, ctx: Context, at: datetime, minutes: float) -> int:
         rate = ctx.config.rate(self.name)
@@ -59,6 +66,12 @@ class SensorGenerator:
         for m in found:
             if m.status in REPORTING:
                 batch += self._readings(ctx, m, stamps, playing.get(m.machine_id))
+        if batch and self.publisher is not None:
+            where = {m.machine_id: m.facility_id for m in found}
+            sent = await self.publisher.send(batch, where)
+            ctx.count("readings_published", sent)
+            ctx.count("readings_unsent", len(batch) - sent)
+            return sent
         if batch:
             await record_readings(ctx.conn, ctx.actor, readings=batch)
         ctx.count("readings", len(batch))

@@ -1,10 +1,12 @@
 """Sensor readings in batches, the thresholds they are judged by, and vibration severity zones.
 
 Readings are measurements, not domain mutations: a batch is validated in Python (known sensor,
-its unit, a finite value in the sensor's physical range, a timezone, not from the future, no
-duplicate), its machines are checked with one query, and it is written with one COPY. The batch
-leaves one `sensor.readings_recorded` event and one audit row, and moves each machine's
-`last_heartbeat_at` to its newest reading.
+its unit, a finite value within the sensor's physical floor and ceiling, a timezone, not from
+the future, no duplicate), its machines are checked with one query, and it is written with one
+COPY. The batch leaves one `sensor.readings_recorded` event and one audit row, and moves each
+machine's `last_heartbeat_at` to its newest reading. A plant's own feed, which may deliver a
+reading twice, is stored through `store_new_readings` instead: checked by the same rules
+(`reading_problem`), written idempotently on (machine, sensor, time).
 
 Thresholds are per machine with a global fallback (`machine_id` null). For vibration the global
 fallback is tightened by the machine's class in the style of ISO 10816 (see `VIBRATION_CLASSES`):
@@ -53,6 +55,16 @@ SENSOR_UNITS: dict[str, str] = {
 SENSORS: tuple[str, ...] = tuple(SENSOR_UNITS)
 # The lowest physically possible value of each sensor (absolute zero for temperature).
 SENSOR_FLOOR: dict[str, float] = dict.fromkeys(SENSORS, 0.0) | {"temperature": -273.15}
+# Far past anything a machine tool can show: a value above is a broken sensor or a wrong unit.
+SENSOR_CEILING: dict[str, float] = {
+    "vibration": 1_000.0,
+    "temperature": 2_000.0,
+    "spindle_speed": 200_000.0,
+    "spindle_load": 1_000.0,
+    "coolant_pressure": 1_000.0,
+    "motor_current": 10_000.0,
+    "power": 100_000.0,
+}
 # Where a sensor's alarms sit when nobody has said: low coolant pressure is the danger.
 DEFAULT_DIRECTION: dict[str, Direction] = {
     s: "BELOW" if s == "coolant_pressure" else "ABOVE" for s in SENSORS
@@ -164,34 +176,41 @@ async def record_readings(
         )
 
 
-def _check_reading(i: int, r: Reading, latest: datetime) -> str:
-    """The reading's unit, or a ValidationError naming reading `i` and what would be valid."""
+ProblemKind = Literal["unknown_sensor", "wrong_unit", "out_of_range", "no_timezone", "future_time"]
+
+
+def reading_problem(r: Reading, latest: datetime) -> tuple[ProblemKind, str] | None:
+    """What is wrong with a reading (its kind and the words for a person), or None when it may
+    be stored: `latest` is the newest time accepted."""
     unit = SENSOR_UNITS.get(r.sensor)
     if unit is None:
-        raise ValidationError(
-            f"reading {i} ({r.machine_id}): sensor {r.sensor!r} is unknown; "
-            f"sensors are {', '.join(SENSORS)}"
-        )
+        return "unknown_sensor", f"sensor {r.sensor!r} is unknown; sensors are {', '.join(SENSORS)}"
     if r.unit is not None and r.unit != unit:
-        raise ValidationError(
-            f"reading {i} ({r.machine_id} {r.sensor}): unit {r.unit!r} is wrong; "
-            f"{r.sensor} is measured in {unit}"
-        )
-    if not math.isfinite(r.value) or r.value < SENSOR_FLOOR[r.sensor]:
-        raise ValidationError(
-            f"reading {i} ({r.machine_id} {r.sensor}): value {r.value} is impossible; it must be "
-            f"a finite number of at least {SENSOR_FLOOR[r.sensor]} {unit}"
+        return "wrong_unit", f"unit {r.unit!r} is wrong; {r.sensor} is measured in {unit}"
+    floor, ceiling = SENSOR_FLOOR[r.sensor], SENSOR_CEILING[r.sensor]
+    if not (math.isfinite(r.value) and floor <= r.value <= ceiling):
+        return "out_of_range", (
+            f"value {r.value} is impossible; it must be a finite number of at least {floor} "
+            f"{unit} and at most {ceiling} {unit}"
         )
     if r.ts.tzinfo is None:
-        raise ValidationError(
-            f"reading {i} ({r.machine_id} {r.sensor}): time {r.ts.isoformat()} has no timezone"
-        )
+        return "no_timezone", f"time {r.ts.isoformat()} has no timezone"
     if r.ts > latest:
-        raise ValidationError(
-            f"reading {i} ({r.machine_id} {r.sensor}): time {r.ts.isoformat()} is in the future; "
-            f"readings may be at most {FUTURE_TOLERANCE} ahead of the plant clock"
+        return "future_time", (
+            f"time {r.ts.isoformat()} is in the future; readings may be at most "
+            f"{FUTURE_TOLERANCE} ahead of the plant clock"
         )
-    return unit
+    return None
+
+
+def _check_reading(i: int, r: Reading, latest: datetime) -> str:
+    """The reading's unit, or a ValidationError naming reading `i` and what would be valid."""
+    problem = reading_problem(r, latest)
+    if problem is not None:
+        kind, words = problem
+        label = r.machine_id if kind == "unknown_sensor" else f"{r.machine_id} {r.sensor}"
+        raise ValidationError(f"reading {i} ({label}): {words}")
+    return SENSOR_UNITS[r.sensor]
 
 
 async def _record(conn: AsyncConn, actor: Actor, readings: Sequence[Reading]) -> ReadingsRecorded:
@@ -236,12 +255,7 @@ async def _record(conn: AsyncConn, actor: Actor, readings: Sequence[Reading]) ->
         ) as copy,
     ):
         await copy.write("".join(lines))
-    await conn.execute(
-        "update equipment e set last_heartbeat_at = greatest(e.last_heartbeat_at, h.ts) "
-        "from unnest(%(ids)s::text[], %(ts)s::timestamptz[]) as h(machine_id, ts) "
-        "where e.machine_id = h.machine_id",
-        {"ids": list(newest), "ts": list(newest.values())},
-    )
+    await move_heartbeats(conn, newest)
     stamps = [r.ts for r in readings]
     result = ReadingsRecorded(
         batch_id=f"batch-{uuid.uuid4().hex[:16]}",
@@ -264,6 +278,50 @@ async def _record(conn: AsyncConn, actor: Actor, readings: Sequence[Reading]) ->
         payload=summary,
     )
     return result
+
+
+async def store_new_readings(conn: AsyncConn, readings: Sequence[Reading]) -> int:
+    """How many of these readings were new: stores them, skipping any already stored for the
+    same machine, sensor and time, and moves the machines' heartbeats. The readings must have
+    passed `reading_problem` and name existing machines; the caller owns the transaction.
+
+    A feed that delivers at least once (MQTT QoS 1) may repeat a message: the repeat changes
+    nothing. One statement over arrays: a batch costs one round trip, whatever its size.
+    """
+    if not readings:
+        return 0
+    newest: dict[str, datetime] = {}
+    for r in readings:
+        previous = newest.get(r.machine_id)
+        if previous is None or r.ts > previous:
+            newest[r.machine_id] = r.ts
+    cur = await conn.execute(
+        "insert into sensor_readings (machine_id, sensor, ts, value, unit) "
+        "select * from unnest(%(m)s::text[], %(s)s::text[], %(t)s::timestamptz[], "
+        "%(v)s::float8[], %(u)s::text[]) on conflict (machine_id, sensor, ts) do nothing",
+        {
+            "m": [r.machine_id for r in readings],
+            "s": [r.sensor for r in readings],
+            "t": [r.ts for r in readings],
+            "v": [r.value for r in readings],
+            "u": [SENSOR_UNITS[r.sensor] for r in readings],
+        },
+    )
+    stored = cur.rowcount
+    await move_heartbeats(conn, newest)
+    return stored
+
+
+async def move_heartbeats(conn: AsyncConn, newest: Mapping[str, datetime]) -> None:
+    """Move each machine's `last_heartbeat_at` forward to its time here (never back)."""
+    if not newest:
+        return
+    await conn.execute(
+        "update equipment e set last_heartbeat_at = greatest(e.last_heartbeat_at, h.ts) "
+        "from unnest(%(ids)s::text[], %(ts)s::timestamptz[]) as h(machine_id, ts) "
+        "where e.machine_id = h.machine_id",
+        {"ids": list(newest), "ts": list(newest.values())},
+    )
 
 
 # ───────────────────────── thresholds ─────────────────────────

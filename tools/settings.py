@@ -88,6 +88,62 @@ class Settings(BaseSettings):
             "than suggest it to the planner (false)."
         ),
     )
+    ingest_mqtt_url: str | None = Field(
+        default=None,
+        pattern=r"^mqtts?://",
+        description=(
+            "MQTT broker the machines publish to (mqtt://user:password@host:1883). Set, "
+            "`titan serve` runs the MQTT ingest inside."
+        ),
+    )
+    ingest_topic_prefix: str = Field(
+        default="titan",
+        pattern=r"^[^#+]+$",
+        description="First part of every machine topic: PREFIX/sensors/FACILITY/MACHINE.",
+    )
+    ingest_client_id: str = Field(
+        default="titan-ingest",
+        min_length=1,
+        max_length=64,
+        description="MQTT client ID; fixed, so the broker keeps the session across restarts.",
+    )
+    ingest_field_names: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "The plant's names for payload fields, as JSON from Titan's name to the plant's "
+            '(e.g. {"value": "v", "ts": "time"}).'
+        ),
+    )
+    ingest_opcua_mapping: Path | None = Field(
+        default=None,
+        description="TOML file mapping OPC UA node IDs to machine and sensor.",
+    )
+    ingest_queue_max: int = Field(
+        default=20_000,
+        ge=10,
+        le=65_535,
+        description=(
+            "Messages received but not yet stored, at most; also the MQTT session's receive "
+            "maximum, so the broker holds the rest."
+        ),
+    )
+    ingest_batch_max: int = Field(
+        default=1_000, ge=1, le=50_000, description="Messages stored in one transaction, at most."
+    )
+    ingest_batch_interval_s: float = Field(
+        default=0.2,
+        gt=0,
+        le=60,
+        description="Longest a received message waits for its batch to fill, in seconds.",
+    )
+    ingest_detect_every_s: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "Plant seconds between anomaly detections over the machines that sent readings "
+            "(0: never; the simulation's monitor then detects)."
+        ),
+    )
     log_level: LogLevel = Field(
         default="WARNING",
         description=(

@@ -6,7 +6,7 @@ pool is the service's), the MCP endpoints `/mcp/<domain>`, the event hub, the re
 when asked, the simulation engine. Stop: the engine finishes its tick and releases its lock,
 live streams end, the reactor loop finishes the event in hand, then the pool closes. With
 TITAN_INGEST_MQTT_URL set, the MQTT ingest runs inside too (started after the engine, stopped
-before it, storing what it received); every ingest's status row feeds `/metrics`.
+before it, storing what it received); `/metrics` reads every ingest's status row when scraped.
 """
 
 from __future__ import annotations
@@ -41,13 +41,10 @@ from mcp_servers.http import PlantRef, build_http_servers, mcp_routes, running
 from mcp_servers.servers import DOMAINS
 from tools import accounts, admin, db, demo_plant, reactors
 from tools.errors import TitanError
-from tools.ingest_status import ingest_statuses
 from tools.operations import SYSTEM
 from tools.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-INGEST_METRICS_EVERY_S = 5.0
 
 KeyShown = Callable[[accounts.IssuedKey], None]
 
@@ -71,18 +68,6 @@ async def _prepare(url: str, *, seed: int, on_admin_key: KeyShown | None) -> Non
                 conn, SYSTEM, role="admin", user_id="admin", label="made at first start"
             )
         on_admin_key(issued)  # shown only once it is committed
-
-
-async def _watch_ingests(service: Service) -> None:
-    """Copy every ingest's status row (this process's or another's) into the metrics."""
-    while True:
-        try:
-            async with service.pool.connection() as conn:
-                statuses = await ingest_statuses(conn)
-            service.metrics.ingests(statuses)
-        except psycopg.Error as exc:
-            log.debug("could not read the ingest status: %s", exc)
-        await asyncio.sleep(INGEST_METRICS_EVERY_S)
 
 
 async def _react(service: Service) -> None:
@@ -156,13 +141,9 @@ def create_app(
                 await stack.enter_async_context(
                     mqtt_ingest(location.url, settings, mqtt_url=settings.ingest_mqtt_url)
                 )
-            watcher = asyncio.create_task(_watch_ingests(service), name="titan-ingest-metrics")
             try:
                 yield
             finally:
-                watcher.cancel()
-                with suppress(asyncio.CancelledError):
-                    await watcher
                 if engine is not None:
                     engine.set()
                 hub.stop()

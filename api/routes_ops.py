@@ -11,6 +11,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel
 
 from api.service import service_of
+from tools.ingest_status import ingest_statuses
 from tools.migrations import available, current_version
 
 router = APIRouter(tags=["ops"])
@@ -76,5 +77,7 @@ async def metrics(request: Request) -> Response:
     async with service.pool.connection() as conn, conn.transaction():
         cur = await conn.execute("select count(*) as n from approvals where status = 'PENDING'")
         row = await cur.fetchone()
+        ingests = await ingest_statuses(conn)
     service.metrics.approvals_pending.set(row["n"] if row else 0)
+    service.metrics.ingests(ingests)  # as of this scrape
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

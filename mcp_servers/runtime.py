@@ -24,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from mcp_servers import schema_cache
+from mcp_servers import schema_cache, tool_cache
 from tools import admin, db
 from tools.accounts import Principal, Role, require_role
 from tools.errors import TitanError
@@ -33,6 +33,7 @@ from tools.operations import Actor
 log = logging.getLogger(__name__)
 
 schema_cache.install()
+tool_cache.install()
 
 P = ParamSpec("P")
 R = TypeVar("R")

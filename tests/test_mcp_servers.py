@@ -12,6 +12,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_helpers import session_for
 
+from mcp_servers import tool_cache
 from mcp_servers.runtime import Plant
 from mcp_servers.servers import DOMAINS, build_server
 from tools import db
@@ -230,3 +231,23 @@ async def test_the_inventory_server_over_stdio_reads_writes_and_refuses_bad_argu
     assert row is not None and row["on_hand"] == 222  # 217 in the demo plant, plus 5
     assert negative.isError
     assert "SKU-BRG-6205" in negative.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_server_built_again_reuses_its_tools_schemas_and_still_answers(
+    mcp_plant: Plant,
+) -> None:
+    first = build_server("inventory", plant=mcp_plant)
+    derived = tool_cache.derived()
+    again = build_server("inventory", plant=mcp_plant)
+
+    assert tool_cache.derived() == derived  # nothing derived anew for the second build
+    schemas = [
+        {t.name: t.inputSchema for t in await server.mcp.list_tools()} for server in (first, again)
+    ]
+    assert schemas[0] == schemas[1]
+    async with session_for("inventory", mcp_plant) as client:
+        levels = await client.call_tool("stock_levels", {"sku": "SKU-TB-1001"})
+        refused = await client.call_tool("stock_levels", {"sku": "TB-1001"})
+    assert not levels.isError and levels.structuredContent is not None
+    assert refused.isError

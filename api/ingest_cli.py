@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from contextlib import suppress
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -84,25 +85,11 @@ def ingest_mqtt(
         err.print("[bold red]error:[/] give --url mqtt://host:1883 or set TITAN_INGEST_MQTT_URL")
         raise typer.Exit(code=2)
 
-    async def job() -> IngestStats:
-        async with prepared() as (location, conn):
-            follows = await _follow_plant_time(conn)
-            try:
-                ingest = mqtt_ingest(location.url, settings, mqtt_url=chosen, topics=topic)
-                async with ingest as stats:
-                    out.print(f"MQTT ingest from {chosen} on {follows}; Ctrl-C stops it.")
-                    await _until(seconds)
-            except ValueError as exc:
-                err.print(f"[bold red]error:[/] {exc}")
-                raise typer.Exit(code=2) from exc
-        return stats
-
-    try:
-        stats = run(job)
-    except KeyboardInterrupt:
-        out.print("Ingest stopped.")
-        return
-    out.print(_summary(stats))
+    _run_ingest(
+        lambda db_url: mqtt_ingest(db_url, settings, mqtt_url=chosen, topics=topic),
+        f"MQTT ingest from {chosen}",
+        seconds,
+    )
 
 
 @ingest_app.command("opcua")
@@ -124,13 +111,27 @@ def ingest_opcua(
         err.print("[bold red]error:[/] give --mapping FILE or set TITAN_INGEST_OPCUA_MAPPING")
         raise typer.Exit(code=2)
 
+    _run_ingest(
+        lambda db_url: opcua_ingest(db_url, settings, mapping_path=path, url=url),
+        f"OPC UA ingest of {path}",
+        seconds,
+    )
+
+
+def _run_ingest(
+    open_ingest: Callable[[str], AbstractAsyncContextManager[IngestStats]],
+    what: str,
+    seconds: float | None,
+) -> None:
+    """Run one ingest on the plant's database until Ctrl-C (or `seconds`), then sum it up; a
+    configuration it refuses (ValueError) is a usage error."""
+
     async def job() -> IngestStats:
         async with prepared() as (location, conn):
             follows = await _follow_plant_time(conn)
             try:
-                ingest = opcua_ingest(location.url, settings, mapping_path=path, url=url)
-                async with ingest as stats:
-                    out.print(f"OPC UA ingest of {path} on {follows}; Ctrl-C stops it.")
+                async with open_ingest(location.url) as stats:
+                    out.print(f"{what} on {follows}; Ctrl-C stops it.")
                     await _until(seconds)
             except ValueError as exc:
                 err.print(f"[bold red]error:[/] {exc}")

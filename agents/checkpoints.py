@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +12,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from tools.migrations import MIGRATION_LOCK_KEY
+from tools.migrations import LOCK_POLL_S, MIGRATION_LOCK_KEY
 from tools.settings import get_settings
 
 CONNECTION_KWARGS: dict[str, Any] = {
@@ -25,7 +26,14 @@ async def prepare_checkpointer(url: str) -> None:
     """Create or upgrade the checkpoint tables; one process at a time, like the migrations."""
     conn = await AsyncConnection.connect(url, **CONNECTION_KWARGS)
     try:
-        await conn.execute("select pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        # Tried, not waited on, like the migrations (see `tools.migrations.migrate`): the set-up
+        # creates indexes concurrently, which wait for every open snapshot.
+        while True:
+            cur = await conn.execute("select pg_try_advisory_lock(%s) as ok", (MIGRATION_LOCK_KEY,))
+            row = await cur.fetchone()
+            if row is not None and row["ok"]:
+                break
+            await asyncio.sleep(LOCK_POLL_S)
         try:
             await AsyncPostgresSaver(conn).setup()
         finally:

@@ -75,3 +75,34 @@ async def test_an_empty_database_reports_no_migration_level(empty_db_url: str) -
     assert status.migration_version is None
     assert status.migrations_pending == len(migrations.available())
     assert status.tables == []
+
+
+@pytest.mark.anyio
+async def test_a_process_waiting_to_migrate_does_not_deadlock_the_checkpointer_set_up(
+    empty_db_url: str,
+) -> None:
+    """Two service processes starting at once: one holds the migration lock while it creates an
+    index concurrently (as the checkpointer's set-up does), the other waits to migrate. The index
+    waits for every open snapshot, so a waiter blocked on the lock would deadlock it."""
+    async with db.connection(empty_db_url) as conn:
+        await migrations.migrate(conn)
+    holder = await psycopg.AsyncConnection.connect(empty_db_url, autocommit=True)
+    try:
+        await holder.execute("create table probe (x integer)")
+        await holder.execute("select pg_advisory_lock(%s)", (migrations.MIGRATION_LOCK_KEY,))
+
+        async def other_process() -> int:
+            async with db.connection(empty_db_url) as conn:
+                return len(await migrations.migrate(conn))
+
+        waiting = asyncio.create_task(other_process())
+        await asyncio.sleep(0.3)  # the other process is waiting for the lock by now
+        assert not waiting.done()
+        async with asyncio.timeout(30):
+            await holder.execute("create index concurrently probe_x on probe (x)")
+        await holder.execute("select pg_advisory_unlock(%s)", (migrations.MIGRATION_LOCK_KEY,))
+
+        async with asyncio.timeout(30):
+            assert await waiting == 0
+    finally:
+        await holder.close()

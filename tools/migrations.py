@@ -8,6 +8,7 @@ since changed is refused: migrations are append-only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 # Arbitrary but fixed: the advisory-lock key all Titan processes agree on for schema changes.
 MIGRATION_LOCK_KEY = 0x7171_0001
 
+LOCK_POLL_S = 0.1  # how often a process waiting for the migration lock tries it again
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -66,35 +68,50 @@ create table if not exists schema_migrations (
 
 
 async def migrate(conn: AsyncConn) -> list[Migration]:
-    """Apply every migration not yet applied; returns those applied now (empty when current)."""
+    """Apply every migration not yet applied; returns those applied now (empty when current).
+
+    The lock is tried, not waited on: a statement blocked on it would keep a snapshot open, and a
+    `create index concurrently` in the process that holds the lock (the checkpointer's set-up)
+    would wait for that snapshot: a deadlock."""
+    while True:
+        async with conn.transaction():
+            cur = await conn.execute(
+                "select pg_try_advisory_xact_lock(%s) as ok", (MIGRATION_LOCK_KEY,)
+            )
+            row = await cur.fetchone()
+            if row is not None and row["ok"]:
+                return await _apply(conn)
+        await asyncio.sleep(LOCK_POLL_S)
+
+
+async def _apply(conn: AsyncConn) -> list[Migration]:
+    """The migrations not yet applied, applied now, with the migration lock held."""
     applied_now: list[Migration] = []
-    async with conn.transaction():
-        await conn.execute("select pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-        await conn.execute(_CREATE_LEDGER)
-        cur = await conn.execute("select version, name, checksum from schema_migrations")
-        done = {row["version"]: row for row in await cur.fetchall()}
-        for migration in available():
-            previous = done.get(migration.version)
-            if previous is not None:
-                if previous["checksum"] != migration.checksum:
-                    raise MigrationError(
-                        f"migration {migration.version:04d}_{migration.name} was changed after "
-                        "it was applied; add a new migration instead of editing an applied one"
-                    )
-                continue
-            log.info("applying migration %04d_%s", migration.version, migration.name)
-            async with conn.transaction():
-                try:
-                    await conn.execute(sql.SQL(migration.sql))
-                except psycopg.Error as exc:
-                    raise MigrationError(
-                        f"migration {migration.version:04d}_{migration.name} failed: {exc}"
-                    ) from exc
-                await conn.execute(
-                    "insert into schema_migrations (version, name, checksum) values (%s, %s, %s)",
-                    (migration.version, migration.name, migration.checksum),
+    await conn.execute(_CREATE_LEDGER)
+    cur = await conn.execute("select version, name, checksum from schema_migrations")
+    done = {row["version"]: row for row in await cur.fetchall()}
+    for migration in available():
+        previous = done.get(migration.version)
+        if previous is not None:
+            if previous["checksum"] != migration.checksum:
+                raise MigrationError(
+                    f"migration {migration.version:04d}_{migration.name} was changed after "
+                    "it was applied; add a new migration instead of editing an applied one"
                 )
-            applied_now.append(migration)
+            continue
+        log.info("applying migration %04d_%s", migration.version, migration.name)
+        async with conn.transaction():
+            try:
+                await conn.execute(sql.SQL(migration.sql))
+            except psycopg.Error as exc:
+                raise MigrationError(
+                    f"migration {migration.version:04d}_{migration.name} failed: {exc}"
+                ) from exc
+            await conn.execute(
+                "insert into schema_migrations (version, name, checksum) values (%s, %s, %s)",
+                (migration.version, migration.name, migration.checksum),
+            )
+        applied_now.append(migration)
     return applied_now
 
 

@@ -5,20 +5,27 @@ it has no facilities, make the first admin key when there is none, open the agen
 pool is the service's), the MCP endpoints `/mcp/<domain>`, the event hub, the reactor loop and,
 when asked, the simulation engine. Stop: the engine finishes its tick and releases its lock,
 live streams end, the reactor loop finishes the event in hand, then the pool closes. With
-TITAN_INGEST_MQTT_URL set, the MQTT ingest runs inside too (started after the engine, stopped
-before it, storing what it received); `/metrics` reads every ingest's status row when scraped.
+TITAN_INGEST_MQTT_URL set, the MQTT ingest runs inside too (stopped before the engine, storing
+what it received); `/metrics` reads every ingest's status row when scraped.
+
+Several service processes may share a database (`titan serve --workers N`, or replicas): the
+engine runs in the one holding its lock while the others follow its plant time
+(`api.engine_host`), and the MQTT ingest runs in the leading one (`api.leadership`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 
 import psycopg
 from fastapi import FastAPI
 
+from agents.checkpoints import prepare_checkpointer
 from agents.runtime import open_agents
 from agents.triggers import follow_events
 from api import (
@@ -34,6 +41,8 @@ from api import (
     routes_schedule,
     routes_sim,
 )
+from api.engine_host import engine_running
+from api.leadership import Leadership, while_leading
 from api.metrics import Metrics, RequestMetrics
 from api.service import EventHub, Service
 from ingest.runner import mqtt_ingest
@@ -42,17 +51,20 @@ from mcp_servers.servers import DOMAINS
 from tools import accounts, admin, db, demo_plant, reactors
 from tools.errors import TitanError
 from tools.operations import SYSTEM
-from tools.settings import get_settings
+from tools.settings import configure_logging, get_settings
 
 log = logging.getLogger(__name__)
 
 KeyShown = Callable[[accounts.IssuedKey], None]
+WORKER_ENV = "TITAN_SERVE_WORKER"  # the options of `titan serve --workers N`, for each worker
 
 
-async def _prepare(url: str, *, seed: int, on_admin_key: KeyShown | None) -> None:
-    """Migrate, seed the demo plant into an empty database, make the first admin key."""
+async def prepare(url: str, *, seed: int, on_admin_key: KeyShown | None) -> None:
+    """Migrate, set up the checkpoint tables, seed the demo plant into an empty database, make
+    the first admin key."""
     async with db.connection(url) as conn:
         await admin.prepare(conn)
+        await prepare_checkpointer(url)
         async with conn.transaction():
             cur = await conn.execute("select exists (select 1 from facilities) as loaded")
             row = await cur.fetchone()
@@ -109,11 +121,12 @@ def create_app(
         else:
             location = await asyncio.to_thread(db.locate)
         chosen_seed = settings.sim_seed if seed is None else seed
-        await _prepare(location.url, seed=chosen_seed, on_admin_key=on_admin_key)
+        await prepare(location.url, seed=chosen_seed, on_admin_key=on_admin_key)
         async with AsyncExitStack() as stack:
             agents = await stack.enter_async_context(open_agents(location.url))
             ref.set(agents.plant)
-            hub = EventHub(location.url, metrics)
+            leadership = Leadership(location.url)
+            hub = EventHub(location.url, metrics, counting=leadership.leading)
             service = Service(
                 url=location.url,
                 location=location,
@@ -133,17 +146,33 @@ def create_app(
                 else None
             )
             engine = (
-                await stack.enter_async_context(routes_sim.engine_running(service, chosen_seed))
+                await stack.enter_async_context(engine_running(service, chosen_seed))
                 if simulate
                 else None
             )
-            if settings.ingest_mqtt_url:
-                await stack.enter_async_context(
-                    mqtt_ingest(location.url, settings, mqtt_url=settings.ingest_mqtt_url)
+            stopping = asyncio.Event()
+            leader = asyncio.create_task(leadership.run(stopping), name="titan-leadership")
+            mqtt_url = settings.ingest_mqtt_url
+            ingest = (
+                asyncio.create_task(
+                    while_leading(
+                        leadership,
+                        stopping,
+                        lambda: mqtt_ingest(location.url, settings, mqtt_url=mqtt_url),
+                        "the MQTT ingest",
+                    ),
+                    name="titan-ingest",
                 )
+                if mqtt_url
+                else None
+            )
             try:
                 yield
             finally:
+                stopping.set()
+                if ingest is not None:
+                    await ingest  # stores what it received, before the engine stops
+                await leader
                 if engine is not None:
                     engine.set()
                 hub.stop()
@@ -186,3 +215,11 @@ def create_app(
         app.include_router(module.router)
     app.router.routes.extend(mcp_routes(servers, ref))
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of `titan serve --workers N` (uvicorn's app factory), with the
+    options the command put in `WORKER_ENV`."""
+    options = json.loads(os.environ.get(WORKER_ENV) or "{}")
+    configure_logging(get_settings().log_level)
+    return create_app(simulate=bool(options.get("simulate")), event_runs=True)

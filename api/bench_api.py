@@ -1,31 +1,35 @@
 """The service under chat load: concurrent clients on loopback, the offline model, a bounded
 number of requests (or seconds), with the simulation running in the service.
 
-The service runs in this process behind a real uvicorn on 127.0.0.1; the clients run in a
-process of their own. Each client posts a single-agent read request (`READ_REQUEST`, the
-inventory agent) on a fresh thread, one after another.
+The service is `titan serve` itself, started as a process of its own (with `--workers N`, N
+service processes) on a free port of 127.0.0.1; the clients run in this process. Each client
+posts a single-agent read request (`READ_REQUEST`, the inventory agent) on a fresh thread, one
+after another.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import os
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
-import uvicorn
 
-from api.app import create_app
 from api.bench_harness import Measurement, summarise
 from tools import accounts, db
 from tools.operations import SYSTEM
 
 READ_REQUEST = "How much SKU-TB-1001 do we have in stock?"
 WARMUP = 4
+START_S = 120.0  # the most a service gets to start
+STOP_S = 60.0
 
 
 def _free_port() -> int:
@@ -35,28 +39,46 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def _serving(url: str, *, simulate: bool) -> AsyncIterator[str]:
+async def _serving(url: str, *, simulate: bool, workers: int) -> AsyncIterator[str]:
+    """`titan serve` on `url` in a process of its own, until it is ready; stopped afterwards."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(database_url=url, simulate=simulate),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
-    )
-    task = asyncio.create_task(server.serve())
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port),
+               "--workers", str(workers)]  # fmt: skip
+    if not simulate:
+        command.append("--no-sim")
+    env = {**os.environ, "DATABASE_URL": url}
+    log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would stall it
+    service = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+
+    def said() -> str:
+        log.seek(0)
+        return log.read()[-4000:]
+
     try:
-        async with asyncio.timeout(120):
-            while not server.started:
-                if task.done():
-                    await task  # startup failed: raise its error
-                await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=5) as http:
+            deadline = time.monotonic() + START_S
+            while True:
+                if service.poll() is not None:
+                    raise RuntimeError(f"the service did not start: {said()}")
+                try:
+                    if (await http.get("/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the service was not ready within {START_S:.0f} s")
+                await asyncio.sleep(0.2)
+        yield base
     finally:
-        server.should_exit = True
-        await task
+        if service.poll() is None:
+            service.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(service.wait, STOP_S)
+            except subprocess.TimeoutExpired:
+                service.kill()
+                service.wait()
+        log.close()
 
 
 async def _token(url: str) -> str:
@@ -100,16 +122,6 @@ async def _clients(
         return latencies, failures, time.perf_counter() - started
 
 
-def _load(base: str, token: str, clients: int, requests: int, seconds: float, out: Any) -> None:
-    """The clients' process: runs the load and sends back (latencies, failures, wall)."""
-    try:
-        out.send(
-            asyncio.run(_clients(base, token, clients=clients, requests=requests, seconds=seconds))
-        )
-    finally:
-        out.close()
-
-
 async def run_api_bench(
     url: str,
     *,
@@ -117,32 +129,21 @@ async def run_api_bench(
     requests: int = 800,
     seconds: float = 60.0,
     simulate: bool = True,
+    workers: int = 1,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[Measurement]:
-    """Chat load on the service over `url`: at most `requests` requests or `seconds` seconds.
-
-    The clients run in a process of their own, as they would on other machines: the service's
-    event loop carries only the service."""
+    """Chat load on `titan serve --workers W` over `url`: at most `requests` requests or
+    `seconds` seconds."""
     token = await _token(url)
-    progress("starting the service")
-    async with _serving(url, simulate=simulate) as base:
-        progress(f"{clients} clients in a process of their own")
-        spawn = multiprocessing.get_context("spawn")
-        receiver, sender = spawn.Pipe(duplex=False)
-        load = spawn.Process(
-            target=_load, args=(base, token, clients, requests, seconds, sender), daemon=True
+    progress(f"starting the service ({workers} worker{'s' if workers > 1 else ''})")
+    async with _serving(url, simulate=simulate, workers=workers) as base:
+        progress(f"{clients} clients")
+        latencies, failures, wall = await _clients(
+            base, token, clients=clients, requests=requests, seconds=seconds
         )
-        load.start()
-        sender.close()
-        try:
-            latencies, failures, wall = await asyncio.to_thread(receiver.recv)
-        except EOFError as exc:
-            raise RuntimeError("the load process ended without results") from exc
-        finally:
-            await asyncio.to_thread(load.join, 30)
     note = (
-        f"{clients} clients in their own process, offline model, "
-        f"simulation {'on' if simulate else 'off'}"
+        f"{clients} clients, {workers} service process{'es' if workers > 1 else ''}, "
+        f"offline model, simulation {'on' if simulate else 'off'}"
     )
     if failures:
         note += f", {failures} failed"

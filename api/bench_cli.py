@@ -137,8 +137,11 @@ def bench_api(
     requests: Annotated[int, typer.Option(min=1, help="Most requests in all.")] = 800,
     seconds: Annotated[float, typer.Option(min=1, help="Most seconds of load.")] = 60.0,
     sim: Annotated[bool, typer.Option(help="Run the simulation in the service meanwhile.")] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Service processes (`titan serve --workers`).")
+    ] = 1,
 ) -> None:
-    """Chat load on the service over loopback with the offline model: requests/s and latency
+    """Chat load on `titan serve` over loopback with the offline model: requests/s and latency
     percentiles — in a scratch database on Titan's PostgreSQL server."""
     from api.bench_api import run_api_bench
 
@@ -147,7 +150,7 @@ def bench_api(
         async with scratch_database(location.url) as url:
             return await run_api_bench(
                 url, clients=clients, requests=requests, seconds=seconds, simulate=sim,
-                progress=lambda m: err.print(f"[dim]… {m}[/]", end="\r"),
+                workers=workers, progress=lambda m: err.print(f"[dim]… {m}[/]", end="\r"),
             )  # fmt: skip
 
     results = run(job)

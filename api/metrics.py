@@ -2,19 +2,25 @@
 waiting, events as they commit (`rate(titan_events_total[1m])` is events per second), and each
 machine-data ingest's state as it last wrote it (`titan_ingest_*`, by source, wherever it runs).
 
-Each app has a registry of its own, so several apps in one process (tests) never collide.
+Each app has a registry of its own, so several apps in one process (tests) never collide. Under
+`titan serve --workers N` every worker writes its figures to files in `PROMETHEUS_MULTIPROC_DIR`
+(prometheus_client's multiprocess mode) and a scrape of any worker adds them up; the gauges set
+at scrape time report the scraping worker's reading.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents.runtime import ChatResult
 from tools.ingest_status import IngestStatus
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # set: the workers of one service share figures
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -50,10 +56,11 @@ class Metrics:
             "titan_approvals_pending",
             "Approvals waiting for a decision (read at scrape time).",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.events = Counter(
             "titan_events",
-            "Events committed to the event log, as heard by this process.",
+            "Events committed to the event log, as heard by the leading service process.",
             ["type"],
             registry=self.registry,
         )
@@ -70,9 +77,25 @@ class Metrics:
             "connected": "1 while an ingest is connected to its broker or server, else 0.",
         }
         self.ingest_gauges = {
-            name: Gauge(f"titan_ingest_{name}", doc, ["source"], registry=self.registry)
+            name: Gauge(
+                f"titan_ingest_{name}",
+                doc,
+                ["source"],
+                registry=self.registry,
+                multiprocess_mode="mostrecent",
+            )
             for name, doc in ingest.items()
         }
+
+    def exposition(self) -> bytes:
+        """The figures in Prometheus' text format: this process's, or with several workers, all
+        of theirs added up."""
+        shared = os.environ.get(MULTIPROC_ENV)
+        if not shared:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
 
     def ingests(self, statuses: list[IngestStatus]) -> None:
         """Set the ingest gauges from each ingest's last written status."""

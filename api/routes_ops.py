@@ -3,12 +3,14 @@ scrapers call them); they reveal no plant data."""
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg.rows import dict_row
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.service import service_of
 from tools.ingest_status import ingest_statuses
@@ -21,6 +23,10 @@ READY_TIMEOUT_S = 2  # psycopg's smallest connect timeout
 
 class Health(BaseModel):
     status: str
+    process: int = Field(
+        description="The ID of the service process that answered (one of several under "
+        "`titan serve --workers N`)."
+    )
 
 
 class Readiness(BaseModel):
@@ -33,7 +39,7 @@ class Readiness(BaseModel):
 
 @router.get("/health", response_model=Health, summary="Is the process up")
 async def health() -> Health:
-    return Health(status="ok")
+    return Health(status="ok", process=os.getpid())
 
 
 @router.get(
@@ -80,4 +86,4 @@ async def metrics(request: Request) -> Response:
         ingests = await ingest_statuses(conn)
     service.metrics.approvals_pending.set(row["n"] if row else 0)
     service.metrics.ingests(ingests)  # as of this scrape
-    return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(service.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from datetime import timedelta
 from typing import Annotated
 
@@ -22,17 +21,15 @@ from pydantic import BaseModel, Field, JsonValue
 from api.auth import Controller, Reader
 from api.service import Service, service_of
 from simulation import state
-from simulation.config import GeneratorName, SimConfig
-from simulation.engine import Engine
+from simulation.config import GeneratorName
 from simulation.faults import GroundTruth, end_faults, start_fault
 from simulation.lock import holder
 from simulation.scenarios import scenario_name
 from simulation.signals import PATTERNS
-from tools import clock, db
+from tools import clock
 from tools.dead_letters import dead_letter_counts
 from tools.errors import ConflictError, ValidationError
 from tools.ingest_status import IngestStatus, ingest_statuses
-from tools.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -40,41 +37,6 @@ router = APIRouter(prefix="/sim", tags=["simulation"])
 
 WAIT_S = 10.0
 POLL_S = 0.1
-
-
-@asynccontextmanager
-async def engine_running(service: Service, seed: int) -> AsyncIterator[asyncio.Event]:
-    """Run the engine in the background on its own connection, on a simulated process clock
-    that picks up the plant's time; set the yielded event to stop it (it ends its tick and
-    releases the engine lock). Waits quietly while another engine holds the lock."""
-    settings = get_settings()
-    conn = await db.connect(service.url)
-    saved = await state.load_state(conn)
-    base = SimConfig(seed=saved.seed if saved else seed, speed=settings.sim_speed)
-    start = await state.resume_time(conn, wall=clock.SystemClock().now())
-    plant_clock = clock.SimulatedClock(start, base.speed)
-    previous = clock.set_clock(plant_clock)
-    engine = Engine(conn, plant_clock, state.config_from(saved, base))
-    stop = asyncio.Event()
-
-    async def play() -> None:
-        await engine.acquire()
-        try:
-            await engine.run(stop=stop)
-        finally:
-            await engine.release()
-
-    task = asyncio.create_task(play(), name="titan-simulation")
-    try:
-        yield stop
-    finally:
-        stop.set()
-        if not engine.holding:
-            task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
-        clock.set_clock(previous)
-        await conn.close()
 
 
 class CommandOutcome(BaseModel):

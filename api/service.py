@@ -56,9 +56,12 @@ class Waiter:
 class EventHub:
     """Wakes waiters when events commit; reconnects its LISTEN connection when it breaks."""
 
-    def __init__(self, url: str, metrics: Metrics) -> None:
+    def __init__(
+        self, url: str, metrics: Metrics, *, counting: asyncio.Event | None = None
+    ) -> None:
         self.url = url
         self.metrics = metrics
+        self.counting = counting  # set while this process counts events for /metrics
         self.stopping = asyncio.Event()
         self.listening = asyncio.Event()
         self._waiters: set[Waiter] = set()
@@ -84,7 +87,8 @@ class EventHub:
                     self.listening.set()
                     self._ring_all()
                     async for notice in subscription:
-                        self.metrics.events.labels(type=notice.type).inc()
+                        if self.counting is None or self.counting.is_set():
+                            self.metrics.events.labels(type=notice.type).inc()
                         self._ring_all()
             except (psycopg.Error, TitanError) as exc:
                 self.listening.clear()

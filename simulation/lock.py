@@ -17,6 +17,12 @@ from tools.db import AsyncConn
 # Arbitrary but fixed: the key every Titan simulation engine agrees on.
 LOCK_KEY = 0x7171_0007
 
+# The `pg_locks` rows of the engine lock when it is held (with %(key)s bound to LOCK_KEY).
+HELD_WHERE = (
+    "locktype = 'advisory' and classid = 0 and objid = %(key)s::bigint::oid and objsubid = 1 "
+    "and granted and database = (select oid from pg_database where datname = current_database())"
+)
+
 
 class LockHolder(BaseModel):
     """The session holding the engine lock."""
@@ -50,10 +56,7 @@ async def holder(conn: AsyncConn) -> LockHolder | None:
         conn,
         "select l.pid, coalesce(a.application_name, '') as application_name, "
         "a.client_addr::text as client, a.backend_start as since "
-        "from pg_locks l left join pg_stat_activity a on a.pid = l.pid "
-        "where l.locktype = 'advisory' and l.classid = 0 and l.objid = %(key)s::bigint::oid "
-        "and l.objsubid = 1 and l.granted and l.database = "
-        "(select oid from pg_database where datname = current_database())",
+        f"from pg_locks l left join pg_stat_activity a on a.pid = l.pid where {HELD_WHERE}",
         {"key": LOCK_KEY},
     )
     return LockHolder.model_validate(found[0]) if found else None

@@ -19,7 +19,7 @@ from pydantic import BaseModel, JsonValue
 from simulation.config import RATE_MEANINGS, GeneratorSettings, SimConfig
 from simulation.context import rows
 from simulation.faults import GroundTruth, ground_truth
-from simulation.lock import LockHolder, holder
+from simulation.lock import HELD_WHERE, LOCK_KEY, LockHolder, holder
 from tools import clock
 from tools.db import AsyncConn
 
@@ -82,14 +82,16 @@ async def save_state(
     async with conn.transaction():
         await conn.execute(
             "insert into sim_state (engine, seed, speed, paused, running, holder, plant_time, "
-            "started_at, updated_at, generators, delayed_suppliers, counts) values ('main', "
-            "%(seed)s, %(speed)s, %(paused)s, %(running)s, %(holder)s, %(plant)s, %(started)s, "
-            "%(now)s, %(gens)s, %(delayed)s, %(counts)s) on conflict (engine) do update set "
+            "started_at, updated_at, generators, delayed_suppliers, counts, saved_wall) values "
+            "('main', %(seed)s, %(speed)s, %(paused)s, %(running)s, %(holder)s, %(plant)s, "
+            "%(started)s, %(now)s, %(gens)s, %(delayed)s, %(counts)s, clock_timestamp()) "
+            "on conflict (engine) do update set "
             "seed = excluded.seed, speed = excluded.speed, paused = excluded.paused, "
             "running = excluded.running, holder = excluded.holder, "
             "plant_time = excluded.plant_time, started_at = excluded.started_at, "
             "updated_at = excluded.updated_at, generators = excluded.generators, "
-            "delayed_suppliers = excluded.delayed_suppliers, counts = excluded.counts",
+            "delayed_suppliers = excluded.delayed_suppliers, counts = excluded.counts, "
+            "saved_wall = excluded.saved_wall",
             {
                 "seed": config.seed,
                 "speed": config.speed,
@@ -110,6 +112,31 @@ async def load_state(conn: AsyncConn) -> SimState | None:
     """The engine's last saved state, if it ever ran on this database."""
     found = await rows(conn, f"select {_COLUMNS} from sim_state where engine = 'main'")
     return SimState.model_validate(found[0]) if found else None
+
+
+class EngineTime(BaseModel):
+    """Plant time as the engine last saved it, how many real seconds ago that was, and whether
+    an engine runs now (it saved `running` and still holds the engine lock)."""
+
+    plant_time: datetime
+    speed: float
+    paused: bool
+    running: bool
+    age_s: float
+
+
+async def engine_time(conn: AsyncConn) -> EngineTime | None:
+    """Where the engine's plant time stood when it last saved, or None if it never saved it."""
+    found = await rows(
+        conn,
+        "select plant_time, speed, paused, "
+        f"running and exists (select 1 from pg_locks where {HELD_WHERE}) as running, "
+        "greatest(extract(epoch from clock_timestamp() - saved_wall), 0)::float8 as age_s "
+        "from sim_state where engine = 'main' and plant_time is not null "
+        "and saved_wall is not null",
+        {"key": LOCK_KEY},
+    )
+    return EngineTime.model_validate(found[0]) if found else None
 
 
 def config_from(state: SimState | None, base: SimConfig) -> SimConfig:

@@ -3,6 +3,7 @@ every group of endpoints."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -132,7 +133,7 @@ async def test_ops_endpoints_need_no_key_and_mcp_keeps_its_own_gate(
         mcp = await client.post("/mcp/all", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
         docs = await client.get("/openapi.json")
 
-    assert health.json() == {"status": "ok"}
+    assert health.json() == {"status": "ok", "process": os.getpid()}
     assert ready.status_code == 200 and ready.json()["ready"] is True
     assert "titan_http_requests_total" in metrics.text
     assert "titan_approvals_pending 0.0" in metrics.text

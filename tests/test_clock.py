@@ -76,3 +76,37 @@ def test_naive_times_and_non_positive_speeds_are_refused() -> None:
         clock.FixedClock(datetime(2026, 3, 2, 6, 0))
     with pytest.raises(ValueError, match="speed must be positive"):
         clock.SimulatedClock(START, speed=0)
+
+
+def test_a_followed_clock_runs_on_from_the_engines_saved_time_at_its_speed() -> None:
+    real = FakeMonotonic()
+    followed = clock.FollowedClock(START, speed=60, monotonic=real)
+
+    followed.follow(START + timedelta(hours=1), age_s=2, speed=120, paused=False)
+    assert followed.now() == START + timedelta(hours=1, minutes=4)  # saved 2 s ago at 120×
+    real.t += 1
+    assert followed.now() == START + timedelta(hours=1, minutes=6)
+
+
+def test_a_followed_clock_stands_still_while_the_engine_is_paused_and_never_goes_back() -> None:
+    real = FakeMonotonic()
+    followed = clock.FollowedClock(START, speed=60, monotonic=real)
+    real.t += 10
+    assert followed.now() == START + timedelta(minutes=10)
+
+    # The engine paused at minute 8: this clock had run past it, so it waits there.
+    followed.follow(START + timedelta(minutes=8), age_s=5, speed=60, paused=True)
+    real.t += 100
+    assert followed.now() == START + timedelta(minutes=10)
+
+    # Resumed: it moves again once the engine's time passes where it stood.
+    followed.follow(START + timedelta(minutes=8), age_s=0, speed=60, paused=False)
+    real.t += 60
+    assert followed.now() == START + timedelta(minutes=68)
+
+
+def test_a_followed_clock_refuses_a_speed_that_is_not_positive() -> None:
+    followed = clock.FollowedClock(START)
+
+    with pytest.raises(ValueError, match="speed must be positive, got 0"):
+        followed.follow(START, age_s=0, speed=0, paused=False)

@@ -120,6 +120,36 @@ class SimulatedClock:
             return self._base
 
 
+class FollowedClock(SimulatedClock):
+    """Plant time kept by an engine in another process.
+
+    `follow()` anchors it at what the engine last saved (its plant time, how long ago, its speed,
+    whether it was paused); between anchors it runs on at the engine's speed. It never goes
+    back: after the engine pauses it stands still until the engine's time passes it.
+    """
+
+    _last: datetime | None = None  # the latest time it told
+
+    def now(self) -> datetime:
+        with self._lock:
+            at = self._now_locked()
+            if self._last is not None and self._last > at:
+                at = self._last
+            self._last = at
+            return at
+
+    def follow(self, plant_time: datetime, *, age_s: float, speed: float, paused: bool) -> None:
+        """Anchor at the engine's `plant_time`, saved `age_s` real seconds ago at `speed`."""
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        with self._lock:
+            ahead = 0.0 if paused else max(age_s, 0.0) * speed
+            self._base = _aware(plant_time) + timedelta(seconds=ahead)
+            self._real_base = self._monotonic()
+            self._speed = speed
+            self._paused = paused
+
+
 def _aware(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError(f"clock times must carry a timezone; got naive {at.isoformat()}")

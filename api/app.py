@@ -28,6 +28,7 @@ from fastapi import FastAPI
 
 from agents.checkpoints import prepare_checkpointer
 from agents.runtime import open_agents
+from agents.thread_locks import ThreadLocks
 from agents.triggers import follow_events
 from api import (
     errors,
@@ -104,12 +105,14 @@ def create_app(
     seed: int | None = None,
     on_admin_key: KeyShown | None = None,
     event_runs: bool = False,
+    freeze_after_start: bool = False,
 ) -> FastAPI:
     """The service's app. `database_url` overrides DATABASE_URL (and the embedded server);
     `simulate` runs the simulation engine inside; `event_runs` lets critical anomalies, supplier
     delays and customer inquiries start agent runs of their own; `on_admin_key` is handed the
-    admin key made
-    at first start (it is shown nowhere else)."""
+    admin key made at first start (it is shown nowhere else); `freeze_after_start` (for a
+    service process of its own, not an app among others in one process) spares what start-up
+    built from the garbage collector's full passes until the app stops."""
     ref = PlantRef()
     servers = build_http_servers(DOMAINS, ref)
     metrics = Metrics()
@@ -128,6 +131,9 @@ def create_app(
             ref.set(agents.plant)
             leadership = Leadership(location.url)
             hub = EventHub(location.url, metrics, counting=leadership.leading)
+            approval_locks = ThreadLocks(location.url)
+            await approval_locks.open()
+            stack.push_async_callback(approval_locks.close)
             service = Service(
                 url=location.url,
                 location=location,
@@ -136,6 +142,7 @@ def create_app(
                 hub=hub,
                 metrics=metrics,
                 simulating=simulate,
+                approval_locks=approval_locks,
             )
             app.state.titan = service
             await stack.enter_async_context(running(servers))
@@ -167,14 +174,16 @@ def create_app(
                 if mqtt_url
                 else None
             )
-            # What start-up built (modules, the graph, the servers' schemas) lives as long as the
-            # service: leave it out of the collector's full passes, which otherwise scan it all
-            # and stall every request for some 180 ms a few times a minute under load.
-            gc.freeze()
+            if freeze_after_start:
+                # What start-up built (modules, the graph, the servers' schemas) lives as long as
+                # the service: leave it out of the collector's full passes, which otherwise scan
+                # it all and stall every request for some 180 ms a few times a minute under load.
+                gc.freeze()
             try:
                 yield
             finally:
-                gc.unfreeze()
+                if freeze_after_start:
+                    gc.unfreeze()
                 stopping.set()
                 if ingest is not None:
                     await ingest  # stores what it received, before the engine stops
@@ -228,4 +237,6 @@ def worker_app() -> FastAPI:
     options the command put in `WORKER_ENV`."""
     options = json.loads(os.environ.get(WORKER_ENV) or "{}")
     configure_logging(get_settings().log_level)
-    return create_app(simulate=bool(options.get("simulate")), event_runs=True)
+    return create_app(
+        simulate=bool(options.get("simulate")), event_runs=True, freeze_after_start=True
+    )

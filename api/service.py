@@ -111,7 +111,8 @@ class Service:
     hub: EventHub
     metrics: Metrics
     simulating: bool = False
-    # One decision at a time per approval in this process (the thread lock covers the rest).
+    # One decision at a time per approval, in this process and across the service's processes:
+    # a second decision waits for the first and then finds the approval decided.
     approval_locks: ThreadLocks = field(default_factory=lambda: ThreadLocks(None))
 
 

@@ -67,7 +67,9 @@ def serve(
         return
     from api.app import create_app  # the service stack loads only for this command
 
-    app = create_app(simulate=not no_sim, on_admin_key=show_first_key, event_runs=True)
+    app = create_app(
+        simulate=not no_sim, on_admin_key=show_first_key, event_runs=True, freeze_after_start=True
+    )
     uvicorn.run(
         app,
         host=host,

@@ -11,9 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.bench_domain import run_domain_bench
 from api.bench_harness import Measurement, scratch_database
-from api.bench_ingest import run_ingest_bench
 from api.runner import console, err, run
 from tools import db
 
@@ -63,6 +61,7 @@ def bench_domain(
 ) -> None:
     """Reserve stock, record 10,000 readings, health of 24 machines over a week of data, audit
     trail of an order — in a scratch database on Titan's PostgreSQL server."""
+    from api.bench_domain import run_domain_bench
 
     async def job() -> list[Measurement]:
         location = await asyncio.to_thread(db.locate)
@@ -168,6 +167,7 @@ def bench_ingest(
 ) -> None:
     """Sustained MQTT readings/s into PostgreSQL, end to end, with 1 and with 50 readings per
     message — published by a process of its own, stored in a scratch database."""
+    from api.bench_ingest import run_ingest_bench
 
     async def job() -> list[Measurement]:
         location = await asyncio.to_thread(db.locate)

@@ -7,22 +7,22 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agents.models import describe_model
 from api.runner import console, err, run, settings_or_exit
-from evals.conversation import eval_model
-from evals.render import render, render_comparison
-from evals.report import Comparison, Report, build_report, compare, load_report
-from evals.runner import DEFAULT_TIMEOUT_S, Outcome, run_suite
-from evals.summary import markdown
-from evals.taskfile import load_tasks
-from evals.tooling import tool_kinds
+from evals.taskfile import DEFAULT_TIMEOUT_S, load_tasks
 from tools import db
 from tools.errors import TitanError
+
+if TYPE_CHECKING:
+    from evals.report import Comparison, Report
+    from evals.runner import Outcome
+
+# The agents and the suite's machinery load only when a command runs: `titan --help` and every
+# other command start without them.
 
 eval_app = typer.Typer(
     help="The eval suite: how well the agents do their job, on the offline model or a real one.",
@@ -33,6 +33,9 @@ out = console()
 
 
 def _model_label(model: str | None) -> str:
+    from agents.models import describe_model
+    from evals.conversation import eval_model
+
     return describe_model(eval_model(model))
 
 
@@ -72,6 +75,12 @@ def eval_run(
 
     Model errors and timeouts fail the task they happen in; the run goes on.
     """
+    from evals.render import render
+    from evals.report import build_report
+    from evals.runner import run_suite
+    from evals.summary import markdown
+    from evals.tooling import tool_kinds
+
     settings_or_exit()
     try:
         tasks = load_tasks(*files)
@@ -153,6 +162,8 @@ def eval_compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
 ) -> None:
     """What got better and worse from one report to another, task by task."""
+    from evals.render import render_comparison
+    from evals.report import compare, load_report
 
     async def job() -> Comparison:
         return compare(load_report(before), load_report(after), names=(before.name, after.name))
@@ -175,6 +186,9 @@ def eval_report(
     ] = None,
 ) -> None:
     """Print a saved report's tables again, or write its Markdown summary."""
+    from evals.render import render
+    from evals.report import load_report
+    from evals.summary import markdown
 
     async def job() -> Report:
         return load_report(report_path)

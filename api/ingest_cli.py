@@ -19,7 +19,6 @@ from pydantic import BaseModel
 from rich.table import Table
 
 from api.runner import console, err, prepared, run, settings_or_exit
-from ingest.runner import mqtt_ingest, opcua_ingest
 from ingest.stats import IngestStats
 from simulation import state
 from tools import clock
@@ -79,6 +78,8 @@ def ingest_mqtt(
     seconds: Seconds = None,
 ) -> None:  # fmt: skip
     """Subscribe to the machines' MQTT topics (QoS 1) and store what they publish."""
+    from ingest.runner import mqtt_ingest
+
     settings = settings_or_exit()
     chosen = url or settings.ingest_mqtt_url
     if chosen is None:
@@ -105,6 +106,8 @@ def ingest_opcua(
     seconds: Seconds = None,
 ) -> None:  # fmt: skip
     """Subscribe to the mapped OPC UA nodes and store their data changes as readings."""
+    from ingest.runner import opcua_ingest
+
     settings = settings_or_exit()
     path = mapping or settings.ingest_opcua_mapping
     if path is None:

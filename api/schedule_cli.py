@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from api.runner import console, err
 from tools.errors import TitanError
-from tools.scheduling.bench import BenchRow, instance_paths, mean_gap, run_instance
-from tools.scheduling.dispatch import RULES
-from tools.scheduling.problem import SolveSettings
+
+if TYPE_CHECKING:
+    from tools.scheduling.bench import BenchRow
+
+# OR-Tools loads only when a command runs.
 
 schedule_app = typer.Typer(
     help="Production scheduling: benchmarks of the model.", no_args_is_help=True
@@ -31,6 +33,8 @@ def _number(value: float | int | None, suffix: str = "") -> str:
 
 
 def _table(rows: list[BenchRow], plain: bool) -> Table:
+    from tools.scheduling.dispatch import RULES
+
     table = Table(show_edge=False)
     for column in (
         "instance",
@@ -85,6 +89,9 @@ def bench(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per instance.")] = False,
 ) -> None:
     """Solve job-shop (JSPLIB, Taillard) and flexible job-shop (.fjs) files with Titan's model."""
+    from tools.scheduling.bench import instance_paths, mean_gap, run_instance
+    from tools.scheduling.problem import SolveSettings
+
     settings = SolveSettings(
         objective="makespan", time_limit_s=time_limit, workers=workers, seed=seed
     )

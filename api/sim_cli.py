@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import JsonValue
@@ -19,18 +19,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.runner import console, err, prepared, run, settings_or_exit
-from ingest.runner import contract_from
 from simulation import state
-from simulation.backfill import BackfillProgress, BackfillReport, backfill
 from simulation.config import SimConfig
 from simulation.context import rows
-from simulation.engine import Engine
 from simulation.lock import holder
-from simulation.publish import MqttPublisher
 from simulation.scenarios import SCENARIOS, ScenarioReport, play, scenario_name
 from tools import clock
 from tools.db import AsyncConn
 from tools.errors import ConflictError
+
+if TYPE_CHECKING:
+    from simulation.backfill import BackfillProgress, BackfillReport
+    from simulation.engine import Engine
+    from simulation.publish import MqttPublisher
+
+# The engine, the MQTT publisher and the backfill load only when a command runs.
 
 sim_app = typer.Typer(
     help="The simulation: run it, stage scenarios, reset the plant, backfill history.",
@@ -52,6 +55,8 @@ async def _engine(
 ) -> AsyncIterator[tuple[Engine, bool]]:
     """An engine on a simulated clock that picks up the plant's time, and whether it holds the
     lock (it does not while another engine runs). The process clock is restored afterwards."""
+    from simulation.engine import Engine
+
     settings = settings_or_exit()
     saved = await state.load_state(conn)
     chosen = seed if seed is not None else saved.seed if saved else settings.sim_seed
@@ -105,6 +110,9 @@ def sim_run(
     ] = None,
 ) -> None:  # fmt: skip
     """Run the engine in plant time until Ctrl-C (or --minutes); waits while another runs."""
+    from ingest.runner import contract_from
+    from simulation.publish import MqttPublisher
+
     settings = settings_or_exit()
     try:
         publisher = MqttPublisher(via, contract_from(settings)) if via else None
@@ -218,6 +226,7 @@ def sim_backfill(
     workers: Annotated[int, typer.Option(help="Connections writing at once.")] = 2,
 ) -> None:
     """Write DAYS of history before the earliest reading: readings, counters, orders, faults."""
+    from simulation.backfill import backfill
 
     async def job() -> BackfillReport:
         async with (

@@ -22,15 +22,13 @@ from pydantic import BaseModel
 from evals.conversation import run_on
 from evals.graders import Grade, grade
 from evals.plant import Plants, Stage, clone, stage_key
-from evals.taskfile import Task
+from evals.taskfile import DEFAULT_TIMEOUT_S, Task
 from evals.tooling import tool_kinds
 from evals.transcript import Transcript
 from evals.workbench import Workbench
 from tools.settings import configure_logging, get_settings
 
 log = logging.getLogger(__name__)
-
-DEFAULT_TIMEOUT_S = 120.0
 
 
 class Outcome(BaseModel):

@@ -28,6 +28,8 @@ from pydantic import ValidationError as PydanticValidationError
 from simulation.scenarios import scenario_name
 from tools.errors import ValidationError
 
+DEFAULT_TIMEOUT_S = 120.0  # seconds a task's conversation may take, unless the run says otherwise
+
 RouteMode = Literal["sequence", "set", "first"]
 ToolsMode = Literal["strict", "unordered", "subset", "superset"]
 

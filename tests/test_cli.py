@@ -117,3 +117,20 @@ def test_keys_create_prints_the_key_alone_on_the_last_line_and_it_authenticates(
     again = titan("keys", "revoke", key_id, env=env)
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
     assert again.returncode == 1 and "already revoked" in again.stderr
+
+
+def test_the_command_line_loads_the_agents_and_solver_only_for_commands_that_use_them() -> None:
+    """Every `titan` command starts in about half a second: loading the agents, OR-Tools, the
+    engine and the machine-data clients up front took three."""
+    probe = (
+        "import sys, api.cli; "
+        "print(sorted(m for m in ('langgraph', 'langchain_openai', 'ortools', 'asyncua', "
+        "'aiomqtt', 'simulation.engine', 'evals.runner') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=base_env(),
+        timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 import aiomqtt
 
 from api.bench_harness import Measurement
-from ingest.contract import Contract
-from ingest.mqtt import Broker
 from ingest.pipeline import PipelineSettings
 from ingest.runner import mqtt_ingest
 from tools import clock
+from tools.machine_contract import Contract
+from tools.mqtt_broker import Broker
 from tools.settings import Settings
 
 MACHINES = (("PHX", "PHX-CNC-007"), ("PHX", "PHX-CNC-012"), ("MUC", "MUC-CNC-001"))

@@ -110,8 +110,8 @@ def sim_run(
     ] = None,
 ) -> None:  # fmt: skip
     """Run the engine in plant time until Ctrl-C (or --minutes); waits while another runs."""
-    from ingest.runner import contract_from
     from simulation.publish import MqttPublisher
+    from tools.machine_contract import contract_from
 
     settings = settings_or_exit()
     try:

@@ -17,16 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest.contract import Contract, parse
 from ingest.pipeline import Pipeline
 from tools import clock
+from tools.machine_contract import Contract, parse
+from tools.mqtt_broker import Broker
 
 log = logging.getLogger(__name__)
 
@@ -34,39 +33,6 @@ SESSION_EXPIRY_S = 24 * 3600
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 DRAIN_S = 10.0
-
-
-@dataclass(frozen=True)
-class Broker:
-    """Where the broker is, from an `mqtt://user:password@host:port` URL."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls: bool = False
-
-    @classmethod
-    def from_url(cls, url: str) -> Broker:
-        """The broker named by `url`; ValueError saying what a valid URL looks like."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError(
-                f"broker URL {url!r} is not mqtt://host[:port] or mqtts://host[:port] "
-                "(optionally with user:password@)"
-            )
-        tls = parts.scheme == "mqtts"
-        return cls(
-            host=parts.hostname,
-            port=parts.port or (8883 if tls else 1883),
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            tls=tls,
-        )
-
-    @property
-    def label(self) -> str:
-        return f"mqtt{'s' if self.tls else ''}://{self.host}:{self.port}"
 
 
 def _client(broker: Broker, client_id: str, receive_maximum: int) -> aiomqtt.Client:

@@ -33,10 +33,10 @@ from asyncua.common.subscription import DataChangeNotif
 from asyncua.ua.uaerrors import UaError
 from pydantic import BaseModel, Field, ValidationError
 
-from ingest.contract import encode
 from ingest.pipeline import Pipeline
 from tools import clock
 from tools.dead_letters import DeadLetter
+from tools.machine_contract import encode
 from tools.machine_feed import FeedMessage
 from tools.sensors import Reading
 

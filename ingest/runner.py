@@ -14,26 +14,19 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
-from ingest.contract import Contract, FieldNames
-from ingest.mqtt import Broker, run_mqtt
+from ingest.mqtt import run_mqtt
 from ingest.opcua import OpcUaMapping, run_opcua
 from ingest.pipeline import Pipeline, PipelineSettings
 from ingest.stats import IngestStats
 from tools.ingest_status import Protocol
+from tools.machine_contract import contract_from
+from tools.mqtt_broker import Broker
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
 
 STOP_S = 15.0
 Receiver = Callable[[Pipeline, asyncio.Event], Coroutine[None, None, None]]
-
-
-def contract_from(settings: Settings) -> Contract:
-    """The payload contract the settings describe."""
-    return Contract(
-        prefix=settings.ingest_topic_prefix,
-        fields=FieldNames.renamed(settings.ingest_field_names),
-    )
 
 
 def pipeline_settings(settings: Settings) -> PipelineSettings:

@@ -2,7 +2,7 @@
 
 Instead of writing readings to the database, the sensor generator hands each tick's readings
 to a `MqttPublisher`: one message per machine and instant on `PREFIX/sensors/FACILITY/MACHINE`,
-in the payload contract (`ingest.contract`), QoS 1. An ingest (`titan ingest mqtt`, or the
+in the payload contract (`tools.machine_contract`), QoS 1. An ingest (`titan ingest mqtt`, or the
 service with TITAN_INGEST_MQTT_URL) stores them, and the chain machine → broker → ingest →
 database → anomaly runs as in a real plant. A broker that is away loses that tick's readings
 (a machine's own buffer is not simulated); the publisher reconnects at the next tick.
@@ -19,8 +19,8 @@ from datetime import datetime
 
 import aiomqtt
 
-from ingest.contract import Contract, encode
-from ingest.mqtt import Broker
+from tools.machine_contract import Contract, encode
+from tools.mqtt_broker import Broker
 from tools.sensors import Reading
 
 log = logging.getLogger(__name__)

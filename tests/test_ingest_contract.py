@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.contract import Contract, FieldNames, parse
 from tools.dead_letters import DeadLetter
+from tools.machine_contract import Contract, FieldNames, parse
 from tools.machine_feed import FeedMessage
 
 AT = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

@@ -23,11 +23,11 @@ from ingest_helpers import (
     until_done,
 )
 
-from ingest.contract import Contract
 from ingest.runner import mqtt_ingest
 from tools import clock
 from tools.db import AsyncConn
 from tools.dead_letters import dead_letter_counts, list_dead_letters
+from tools.machine_contract import Contract
 
 pytestmark = [
     pytest.mark.anyio,

@@ -9,11 +9,11 @@ import anyio
 import pytest
 from ingest_helpers import until_done
 
-from ingest.contract import Contract, encode, parse
 from ingest.pipeline import Pipeline, PipelineSettings
 from ingest.stats import IngestStats
 from tools import clock
 from tools.db import AsyncConn
+from tools.machine_contract import Contract, encode, parse
 
 pytestmark = pytest.mark.anyio
 

@@ -9,8 +9,8 @@ import pytest
 from api_helpers import bearer, client_for, key, running_app
 from ingest_helpers import body, mosquitto, publish
 
-from ingest.contract import Contract
 from tools.db import AsyncConn
+from tools.machine_contract import Contract
 from tools.settings import get_settings
 
 pytestmark = [

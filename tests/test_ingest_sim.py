@@ -8,12 +8,13 @@ import anyio
 import pytest
 from ingest_helpers import FAST, MACHINE_BROKER, mosquitto, unique_settings, until_connected
 
-from ingest.runner import contract_from, mqtt_ingest
+from ingest.runner import mqtt_ingest
 from simulation.config import SimConfig
 from simulation.engine import Engine
 from simulation.publish import MqttPublisher
 from tools.clock import FixedClock
 from tools.db import AsyncConn
+from tools.machine_contract import contract_from
 
 pytestmark = [
     pytest.mark.anyio,

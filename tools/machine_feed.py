@@ -1,11 +1,11 @@
 """Machine data from a plant's own feed (MQTT, OPC UA), stored in one transaction per batch.
 
-A batch holds messages already parsed against the payload contract (`ingest.contract`) and the
-messages that could not be parsed. `store_feed` checks what only the database knows — that the
-machine exists and stands in the facility the topic names — and each reading's sensor, unit,
-range and time (`sensors.reading_problem`). A message is used whole or not at all: one that
-fails goes to the dead letters (`tools.dead_letters`) with its reason, and the others are
-stored:
+A batch holds messages already parsed against the payload contract
+(`tools.machine_contract`) and the messages that could not be parsed. `store_feed` checks what
+only the database knows — that the machine exists and stands in the facility the topic names —
+and each reading's sensor, unit, range and time (`sensors.reading_problem`). A message is used
+whole or not at all: one that fails goes to the dead letters (`tools.dead_letters`) with its
+reason, and the others are stored:
 
 - readings in bulk, idempotent on (machine, sensor, time), so a repeated delivery changes
   nothing; one `sensor.readings_recorded` event and audit row per batch, as the simulation's

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tools.dead_letters import PAYLOAD_LIMIT, DeadLetter, DeadLetterKind
 from tools.machine_feed import FeedMessage, MessageKind
 from tools.sensors import SENSOR_UNITS, Reading
+from tools.settings import Settings
 
 KINDS: tuple[MessageKind, ...] = ("sensors", "heartbeat", "production")
 FIELDS = ("sensor", "value", "unit", "ts", "readings", "parts_produced", "parts_defective")
@@ -248,3 +249,11 @@ def _count(body: dict[str, Any], name: str, *, default: int | None = None) -> in
 def encode(body: object) -> bytes:
     """A payload as the contract sends it (compact JSON)."""
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def contract_from(settings: Settings) -> Contract:
+    """The payload contract the settings describe."""
+    return Contract(
+        prefix=settings.ingest_topic_prefix,
+        fields=FieldNames.renamed(settings.ingest_field_names),
+    )

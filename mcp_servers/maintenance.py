@@ -17,6 +17,7 @@ from tools import (
     prediction,
     production,
     sensors,
+    work_order_lifecycle,
     work_orders,
 )
 from tools.fault_classification import FaultType
@@ -201,7 +202,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
     ) -> work_orders.WorkOrder:
         """Give a work order its maintenance window (ISO 8601 times with timezone)."""
         async with plant_of(ctx).pool.connection() as conn:
-            return await work_orders.schedule_work_order(
+            return await work_order_lifecycle.schedule_work_order(
                 conn, actor_of(ctx), work_order_id=work_order_id, starts_at=starts_at,
                 ends_at=ends_at, assigned_to=assigned_to,
             )  # fmt: skip
@@ -210,7 +211,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
     async def start_work_order(ctx: Context, work_order_id: WorkOrderId) -> work_orders.WorkOrder:  # type: ignore[type-arg]
         """Start the work: the machine goes into MAINTENANCE (all parts must be reserved)."""
         async with plant_of(ctx).pool.connection() as conn:
-            return await work_orders.start_work_order(
+            return await work_order_lifecycle.start_work_order(
                 conn, actor_of(ctx), work_order_id=work_order_id
             )
 
@@ -222,7 +223,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
     ) -> work_orders.WorkOrder:
         """Finish the work: parts are consumed from stock and the machine returns to IDLE."""
         async with plant_of(ctx).pool.connection() as conn:
-            return await work_orders.complete_work_order(
+            return await work_order_lifecycle.complete_work_order(
                 conn, actor_of(ctx), work_order_id=work_order_id, resolution=resolution
             )
 
@@ -234,7 +235,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
     ) -> work_orders.WorkOrder:
         """Cancel a work order that has not started; its reserved parts go back to stock."""
         async with plant_of(ctx).pool.connection() as conn:
-            return await work_orders.cancel_work_order(
+            return await work_order_lifecycle.cancel_work_order(
                 conn, actor_of(ctx), work_order_id=work_order_id, reason=reason
             )
 

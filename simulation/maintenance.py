@@ -17,7 +17,8 @@ from typing import Any, Literal
 from simulation.context import Context, hazard, rows
 from simulation.faults import ground_truth
 from tools.errors import TitanError
-from tools.work_orders import complete_work_order, create_work_order, start_work_order
+from tools.work_order_lifecycle import complete_work_order, start_work_order
+from tools.work_orders import create_work_order
 
 log = logging.getLogger(__name__)
 

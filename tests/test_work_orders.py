@@ -24,16 +24,18 @@ from tools.errors import (
 from tools.health import get_machine
 from tools.operations import Actor
 from tools.sensors import Reading, record_readings
-from tools.work_orders import (
-    PartRequest,
+from tools.work_order_lifecycle import (
     cancel_work_order,
     complete_work_order,
+    schedule_work_order,
+    start_work_order,
+)
+from tools.work_orders import (
+    PartRequest,
     create_work_order,
     get_work_order,
     list_work_orders,
     open_work_order_for_anomaly,
-    schedule_work_order,
-    start_work_order,
 )
 
 PLANNER = Actor(type="user", id="maint-planner")

@@ -1,19 +1,13 @@
-"""Maintenance work orders and their spare parts.
-
-    OPEN ──schedule──► SCHEDULED ──start──► IN_PROGRESS ──complete──► COMPLETED
-    OPEN ──start──► IN_PROGRESS          SCHEDULED ──schedule──► SCHEDULED (a new window)
-    OPEN, SCHEDULED ──cancel──► CANCELLED
+"""Maintenance work orders and their spare parts: opening one, reading them, and the spare-part
+moves every step of their life makes (`tools.work_order_lifecycle` has the steps after opening).
 
 Spare parts (`work_order_parts`) come from the stock of the machine's facility, through the
 stock ledger's one write path (`stock_ledger.lock_levels` / `apply_changes`: levels locked in key
 order, the ledger booked, low stock noted): reserved on create, topped up on schedule and start
 (starting needs every part reserved), consumed on complete (a CONSUMPTION movement referencing
 the work order, so the ledger keeps summing to on-hand), released on cancel. The work order's
-event and audit row carry what each step moved.
-
-Starting puts the machine in MAINTENANCE; completing the last work order in progress on it
-puts it back to IDLE with `last_maintenance_at` set, and resolves its unresolved anomalies.
-Rows are locked in one order everywhere: the work order, then its machine, then stock levels.
+event and audit row carry what each step moved. Rows are locked in one order everywhere: the
+work order, then its machine, then stock levels.
 """
 
 from __future__ import annotations
@@ -25,17 +19,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, JsonValue
 
 from tools import clock
-from tools.anomalies import change_anomaly_status
 from tools.db import AsyncConn
 from tools.errors import (
-    ConflictError,
-    InsufficientStockError,
-    InvalidTransitionError,
     NotFoundError,
     ValidationError,
 )
 from tools.fault_classification import classify_fault
-from tools.machine_status import apply_status
 from tools.operations import Actor, atomic, idempotent, record
 from tools.stock_ledger import LevelChange, apply_changes, lock_levels
 
@@ -132,7 +121,7 @@ _COLUMNS = """w.work_order_id, w.machine_id, w.kind, w.priority, w.status, w.fau
         where work_order_id = w.work_order_id) p), '[]') as parts"""
 
 
-async def _load(conn: AsyncConn, work_order_id: str, *, lock: bool = False) -> WorkOrder:
+async def load_work_order(conn: AsyncConn, work_order_id: str, *, lock: bool = False) -> WorkOrder:
     if lock:
         await conn.execute(
             "select 1 from work_orders where work_order_id = %s for update", (work_order_id,)
@@ -150,7 +139,7 @@ async def _load(conn: AsyncConn, work_order_id: str, *, lock: bool = False) -> W
 
 async def get_work_order(conn: AsyncConn, work_order_id: str) -> WorkOrder:
     """One work order with its parts."""
-    return await _load(conn, work_order_id)
+    return await load_work_order(conn, work_order_id)
 
 
 async def list_work_orders(
@@ -178,7 +167,7 @@ async def list_work_orders(
 # ───────────────────────── spare parts ─────────────────────────
 
 
-async def _stock_step(conn: AsyncConn, actor: Actor, wo: WorkOrder, step: Step) -> dict[str, int]:
+async def move_parts(conn: AsyncConn, actor: Actor, wo: WorkOrder, step: Step) -> dict[str, int]:
     """Reserve what is free for the parts still short, or release or consume what they hold;
     returns SKU → quantity moved."""
     live = [p for p in wo.parts if p.status in ("PENDING", "RESERVED")]
@@ -238,19 +227,10 @@ async def _parts_for(
     return list(parts)
 
 
-# ───────────────────────── lifecycle ─────────────────────────
+# ───────────────────────── creating ─────────────────────────
 
 
-def _check_transition(wo: WorkOrder, to: str, verb: str) -> None:
-    allowed = TRANSITIONS[wo.status]
-    if to not in allowed:
-        hint = f"from {wo.status} it may go to {', '.join(allowed)}" if allowed else "it is closed"
-        raise InvalidTransitionError(
-            f"work order {wo.work_order_id} is {wo.status} and cannot be {verb}; {hint}"
-        )
-
-
-def _text(name: str, value: str | None, most: int, *, required: bool = False) -> str | None:
+def checked_text(name: str, value: str | None, most: int, *, required: bool = False) -> str | None:
     if value is None or not value.strip():
         if required:
             raise ValidationError(f"a work order needs a {name} (1 to {most} characters)")
@@ -262,7 +242,7 @@ def _text(name: str, value: str | None, most: int, *, required: bool = False) ->
     return value.strip()
 
 
-async def _lock_machine(conn: AsyncConn, machine_id: str) -> dict[str, Any]:
+async def lock_machine(conn: AsyncConn, machine_id: str) -> dict[str, Any]:
     cur = await conn.execute(
         "select machine_id, facility_id, model, status from equipment where machine_id = %s "
         "for update",
@@ -301,11 +281,11 @@ async def create_work_order(
             raise ValidationError(f"work order {name} {value!r} is invalid; use {allowed}")
     if fault_type is not None and fault_type not in FAULT_TYPES:
         raise ValidationError(f"fault type {fault_type!r} is unknown; use {FAULT_TYPES}")
-    text = _text("description", description, 2000, required=True) or ""
-    who = _text("assignee", assigned_to, 200)
+    text = checked_text("description", description, 2000, required=True) or ""
+    who = checked_text("assignee", assigned_to, 200)
 
     async def run() -> WorkOrder:
-        machine = await _lock_machine(conn, machine_id)
+        machine = await lock_machine(conn, machine_id)
         if anomaly_id is not None:
             cur = await conn.execute(
                 "select machine_id from anomalies where anomaly_id = %s", (anomaly_id,)
@@ -352,206 +332,22 @@ async def _create(
             [{"w": wo_id, "sku": p.sku, "f": machine["facility_id"], "role": p.part_role,
               "q": p.quantity} for p in parts],
         )  # fmt: skip
-    reserved = await _stock_step(conn, actor, await _load(conn, wo_id), "reserve")
-    created = await _load(conn, wo_id)
+    reserved = await move_parts(conn, actor, await load_work_order(conn, wo_id), "reserve")
+    created = await load_work_order(conn, wo_id)
     await record(
         conn, actor, event_type="work_order.created", entity_type="work_order", entity_id=wo_id,
         action="create", after={"status": "OPEN", "kind": fields["kind"]},
         payload={"machine_id": machine["machine_id"], "facility_id": machine["facility_id"],
                  "kind": fields["kind"], "priority": fields["priority"],
                  "fault_type": fields["fault_type"], "anomaly_id": fields["anomaly_id"],
-                 "parts": {p.sku: p.quantity for p in parts}, "reserved": _ints(reserved),
-                 "shortages": _ints(created.shortages)},
+                 "parts": {p.sku: p.quantity for p in parts}, "reserved": counts_json(reserved),
+                 "shortages": counts_json(created.shortages)},
     )  # fmt: skip
     return created
 
 
-def _ints(moved: dict[str, int]) -> dict[str, JsonValue]:
+def counts_json(moved: dict[str, int]) -> dict[str, JsonValue]:
     return dict(moved.items())
-
-
-async def _transition(
-    conn: AsyncConn,
-    actor: Actor,
-    wo: WorkOrder,
-    to: str,
-    sets: dict[str, Any],
-    payload: dict[str, JsonValue],
-) -> WorkOrder:
-    """Write the new status and columns of a locked work order, with its event and audit row."""
-    columns = ", ".join(f"{column} = %({column})s" for column in sets)
-    await conn.execute(
-        f"update work_orders set status = %(status)s, {columns} where work_order_id = %(wo)s",
-        {"status": to, "wo": wo.work_order_id, **sets},
-    )
-    event = {"SCHEDULED": "scheduled", "IN_PROGRESS": "started", "COMPLETED": "completed",
-             "CANCELLED": "cancelled"}[to]  # fmt: skip
-    await record(
-        conn, actor, event_type=f"work_order.{event}", entity_type="work_order",
-        entity_id=wo.work_order_id, action=event, before={"status": wo.status},
-        after={"status": to}, payload={"machine_id": wo.machine_id, **payload},
-    )  # fmt: skip
-    return await _load(conn, wo.work_order_id)
-
-
-async def schedule_work_order(
-    conn: AsyncConn,
-    actor: Actor,
-    *,
-    work_order_id: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    assigned_to: str | None = None,
-    idempotency_key: str | None = None,
-) -> WorkOrder:
-    """Give a work order its maintenance window (again, to reschedule) and top up its parts."""
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise ValidationError("a maintenance window's times need a timezone")
-    if ends_at <= starts_at:
-        raise ValidationError(
-            f"a maintenance window must end after it starts ({starts_at} to {ends_at})"
-        )
-    who = _text("assignee", assigned_to, 200)
-
-    async def run() -> WorkOrder:
-        wo = await _load(conn, work_order_id, lock=True)
-        _check_transition(wo, "SCHEDULED", "scheduled")
-        if ends_at <= clock.now():
-            raise ValidationError(f"the window for {work_order_id} ends in the past ({ends_at})")
-        cur = await conn.execute(
-            "select work_order_id from work_orders where machine_id = %(m)s and status = "
-            "'SCHEDULED' and work_order_id <> %(w)s and tstzrange(scheduled_start, scheduled_end) "
-            "&& tstzrange(%(s)s, %(e)s) order by scheduled_start limit 1",
-            {"m": wo.machine_id, "w": work_order_id, "s": starts_at, "e": ends_at},
-        )
-        clash = await cur.fetchone()
-        if clash:
-            raise ConflictError(
-                f"{wo.machine_id} already has work order {clash['work_order_id']} scheduled in "
-                f"that window; choose a window that does not overlap it"
-            )
-        reserved = await _stock_step(conn, actor, wo, "reserve")
-        sets = {"scheduled_start": starts_at, "scheduled_end": ends_at,
-                "assigned_to": who or wo.assigned_to}  # fmt: skip
-        payload: dict[str, JsonValue] = {"starts_at": starts_at.isoformat(),
-                                         "ends_at": ends_at.isoformat(),
-                                         "reserved": _ints(reserved)}  # fmt: skip
-        return await _transition(conn, actor, wo, "SCHEDULED", sets, payload)
-
-    async with atomic(conn):
-        return await idempotent(conn, idempotency_key, "work_orders.schedule", WorkOrder, run)
-
-
-async def start_work_order(
-    conn: AsyncConn, actor: Actor, *, work_order_id: str, idempotency_key: str | None = None
-) -> WorkOrder:
-    """Start the work: every part reserved (or InsufficientStockError), machine in MAINTENANCE."""
-
-    async def run() -> WorkOrder:
-        wo = await _load(conn, work_order_id, lock=True)
-        _check_transition(wo, "IN_PROGRESS", "started")
-        machine = await _lock_machine(conn, wo.machine_id)  # locks: work order, machine, stock
-        reserved = await _stock_step(conn, actor, wo, "reserve")
-        short = (await _load(conn, work_order_id)).shortages
-        if short:
-            missing = ", ".join(f"{q} x {sku}" for sku, q in short.items())
-            raise InsufficientStockError(
-                f"work order {work_order_id} cannot start: {missing} not free at "
-                f"{wo.parts[0].facility_id}; receive or transfer them, or change its parts"
-            )
-        payload: dict[str, JsonValue] = {"reserved": _ints(reserved)}
-        started = await _transition(
-            conn, actor, wo, "IN_PROGRESS", {"started_at": clock.now()}, payload
-        )
-        if machine["status"] != "MAINTENANCE":
-            await apply_status(
-                conn, actor, machine_id=wo.machine_id, from_status=machine["status"],
-                to_status="MAINTENANCE", reason=f"work order {work_order_id} started",
-            )  # fmt: skip
-        return started
-
-    async with atomic(conn):
-        return await idempotent(conn, idempotency_key, "work_orders.start", WorkOrder, run)
-
-
-async def complete_work_order(
-    conn: AsyncConn,
-    actor: Actor,
-    *,
-    work_order_id: str,
-    resolution: str,
-    idempotency_key: str | None = None,
-) -> WorkOrder:
-    """Finish the work: parts consumed; with no other work in progress on it the machine goes
-    back to IDLE, maintained now, and its unresolved anomalies are resolved."""
-    text = _text("resolution", resolution, 2000, required=True)
-
-    async def run() -> WorkOrder:
-        wo = await _load(conn, work_order_id, lock=True)
-        _check_transition(wo, "COMPLETED", "completed")
-        machine = await _lock_machine(conn, wo.machine_id)  # locks: work order, machine, stock
-        consumed = await _stock_step(conn, actor, wo, "consume")
-        now = clock.now()
-        sets = {"completed_at": now, "resolution": text}
-        done = await _transition(conn, actor, wo, "COMPLETED", sets, {"consumed": _ints(consumed)})
-        cur = await conn.execute(
-            "select 1 from work_orders where machine_id = %s and status = 'IN_PROGRESS'",
-            (wo.machine_id,),
-        )
-        if machine["status"] != "MAINTENANCE" or await cur.fetchone() is not None:
-            return done
-        await conn.execute(
-            "update equipment set last_maintenance_at = %s where machine_id = %s",
-            (now, wo.machine_id),
-        )
-        await apply_status(
-            conn, actor, machine_id=wo.machine_id, from_status="MAINTENANCE", to_status="IDLE",
-            reason=f"work order {work_order_id} completed",
-        )  # fmt: skip
-        cur = await conn.execute(
-            "select anomaly_id from anomalies where machine_id = %s and status <> 'RESOLVED' "
-            "order by anomaly_id",
-            (wo.machine_id,),
-        )
-        for row in await cur.fetchall():
-            await change_anomaly_status(
-                conn, actor, anomaly_id=row["anomaly_id"], status="RESOLVED",
-                note=f"work order {work_order_id} completed",
-            )  # fmt: skip
-        return done
-
-    async with atomic(conn):
-        return await idempotent(conn, idempotency_key, "work_orders.complete", WorkOrder, run)
-
-
-async def cancel_work_order(
-    conn: AsyncConn,
-    actor: Actor,
-    *,
-    work_order_id: str,
-    reason: str,
-    idempotency_key: str | None = None,
-) -> WorkOrder:
-    """Cancel a work order that has not started; its reserved parts go back to free stock."""
-    text = _text("cancellation reason", reason, 500, required=True)
-
-    async def run() -> WorkOrder:
-        wo = await _load(conn, work_order_id, lock=True)
-        if wo.status == "IN_PROGRESS":
-            raise InvalidTransitionError(
-                f"work order {work_order_id} is IN_PROGRESS and cannot be cancelled; complete it "
-                "(saying what was done) to return the machine to service"
-            )
-        _check_transition(wo, "CANCELLED", "cancelled")
-        released = await _stock_step(conn, actor, wo, "release")
-        payload: dict[str, JsonValue] = {"reason": text, "released": _ints(released)}
-        return await _transition(conn, actor, wo, "CANCELLED", {"cancel_reason": text}, payload)
-
-    async with atomic(conn):
-        return await idempotent(conn, idempotency_key, "work_orders.cancel", WorkOrder, run)
-
-
-# ───────────────────────── for the reactors ─────────────────────────
 
 
 async def open_work_order_for_anomaly(
@@ -571,7 +367,7 @@ async def open_work_order_for_anomaly(
         anomaly = await cur.fetchone()
         if anomaly is None:
             raise NotFoundError(f"anomaly {anomaly_id} does not exist; list anomalies")
-        machine = await _lock_machine(conn, anomaly["machine_id"])  # one opener per machine
+        machine = await lock_machine(conn, anomaly["machine_id"])  # one opener per machine
         cur = await conn.execute(
             "select work_order_id from work_orders where machine_id = %s and status in "
             "('OPEN', 'SCHEDULED', 'IN_PROGRESS') and kind = any(%s) order by created_at limit 1",
@@ -579,7 +375,7 @@ async def open_work_order_for_anomaly(
         )
         existing = await cur.fetchone()
         if existing is not None:
-            found = await _load(conn, existing["work_order_id"])
+            found = await load_work_order(conn, existing["work_order_id"])
             return FaultWorkOrder(created=False, work_order=found)
         diagnosis = await classify_fault(conn, machine["machine_id"])
         flat = anomaly["kind"] == "FLATLINE"

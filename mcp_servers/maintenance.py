@@ -16,10 +16,10 @@ from tools import (
     health,
     prediction,
     production,
-    sensors,
     work_order_lifecycle,
     work_orders,
 )
+from tools import sensor_thresholds as thresholds
 from tools.fault_classification import FaultType
 from tools.health import MachineStatus
 from tools.sensors import Sensor
@@ -243,11 +243,11 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
     async def sensor_thresholds(
         ctx: Context,  # type: ignore[type-arg]
         machine_ids: Annotated[list[str], Field(min_length=1, max_length=50)],
-    ) -> dict[str, dict[str, sensors.Threshold]]:
+    ) -> dict[str, dict[str, thresholds.Threshold]]:
         """The warning and critical levels in force per machine and sensor (the machine's own,
         else the global one tightened by its ISO 10816 class)."""
         async with plant_of(ctx).pool.connection() as conn:
-            return await sensors.effective_thresholds(conn, machine_ids)
+            return await thresholds.effective_thresholds(conn, machine_ids)
 
     @tool(server, write_tools, title="Set a sensor threshold", write=True, idempotent=True)
     async def set_sensor_threshold(
@@ -258,12 +258,12 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
         machine_id: Annotated[
             MachineId | None, Field(description="Leave empty to set the global threshold.")
         ] = None,
-    ) -> sensors.Threshold:
+    ) -> thresholds.Threshold:
         """Set the warning and critical levels for a sensor on one machine (or globally).
         Units: vibration mm/s, temperature °C, spindle_speed rpm, spindle_load %,
         coolant_pressure bar, motor_current A, power kW."""
         async with plant_of(ctx).pool.connection() as conn:
-            return await sensors.set_threshold(
+            return await thresholds.set_threshold(
                 conn, actor_of(ctx), sensor=sensor, warning=warning, critical=critical,
                 machine_id=machine_id,
             )  # fmt: skip

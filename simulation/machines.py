@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from simulation.context import rows
 from simulation.signals import Profile, make_profile
 from tools.db import AsyncConn
-from tools.sensors import effective_thresholds
+from tools.sensor_thresholds import effective_thresholds
 
 # Machines that report readings; the others are switched off, broken or being worked on.
 REPORTING = ("RUNNING", "IDLE")

@@ -12,7 +12,8 @@ from tools.clock import FixedClock
 from tools.errors import NotFoundError, ValidationError
 from tools.operations import Actor
 from tools.prediction import assess, list_predictions, predict_failure
-from tools.sensors import Reading, Threshold, record_readings
+from tools.sensor_thresholds import Threshold
+from tools.sensors import Reading, record_readings
 
 SIM = Actor(type="simulator", id="sensors")
 AGENT = Actor(type="agent", id="maintenance", thread_id="t-7")

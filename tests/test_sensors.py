@@ -12,15 +12,8 @@ from tools import db, events
 from tools.clock import FixedClock
 from tools.errors import ConflictError, NotFoundError, ValidationError
 from tools.operations import Actor
-from tools.sensors import (
-    SENSOR_UNITS,
-    Reading,
-    clear_threshold,
-    get_thresholds,
-    record_readings,
-    set_threshold,
-    vibration_class,
-)
+from tools.sensor_thresholds import clear_threshold, get_thresholds, set_threshold, vibration_class
+from tools.sensors import SENSOR_UNITS, Reading, record_readings
 
 SIM = Actor(type="simulator", id="sensors")
 ENGINEER = Actor(type="user", id="maint-eng")

@@ -4,7 +4,7 @@ signature is in `tools.fault_classification`).
 Detection (per machine and sensor, statistics from `health.window_stats`):
 
 - THRESHOLD: the current level (median of the last five readings) past the threshold in force
-  (`sensors.effective_thresholds`: the machine's own, else the global one tightened by the
+  (`sensor_thresholds.effective_thresholds`: the machine's own, else the global one tightened by the
   vibration class). For vibration the finding names the ISO 10816-style zone of the level.
 - TREND (vibration, temperature): a significant least-squares trend (|t| >= 3, >= 10 readings)
   that reaches the critical level within 72 h: WARNING, CRITICAL within 12 h.
@@ -32,7 +32,7 @@ from tools.db import AsyncConn
 from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
 from tools.health import TREND_HORIZON_H, MetricStats, window_stats
 from tools.operations import Actor, atomic, idempotent, record
-from tools.sensors import Threshold, VibrationClass, effective_thresholds, vibration_class
+from tools.sensor_thresholds import Threshold, VibrationClass, effective_thresholds, vibration_class
 
 Kind = Literal["THRESHOLD", "TREND", "SPIKE", "FLATLINE", "DRIFT"]
 Severity = Literal["WARNING", "CRITICAL"]

@@ -18,7 +18,7 @@ from tools.anomalies import (
 )
 from tools.db import AsyncConn
 from tools.health import TREND_MIN_READINGS, TREND_T_MIN, MetricStats, window_stats
-from tools.sensors import Threshold, effective_thresholds
+from tools.sensor_thresholds import Threshold, effective_thresholds
 
 FaultType = Literal[
     "BEARING_DEGRADATION",

@@ -37,14 +37,8 @@ from pydantic import BaseModel
 from tools import clock
 from tools.db import AsyncConn
 from tools.errors import NotFoundError, ValidationError
-from tools.sensors import (
-    SENSOR_UNITS,
-    SENSORS,
-    Direction,
-    Level,
-    Threshold,
-    effective_thresholds,
-)
+from tools.sensor_thresholds import Threshold, effective_thresholds
+from tools.sensors import SENSOR_UNITS, SENSORS, Direction, Level
 
 MachineStatus = Literal["RUNNING", "IDLE", "DOWN", "MAINTENANCE", "OFFLINE"]
 HealthStatus = Literal["UP", "DEGRADED", "DOWN", "MAINTENANCE"]

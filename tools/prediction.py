@@ -41,7 +41,8 @@ from tools.db import AsyncConn
 from tools.errors import NotFoundError, ValidationError
 from tools.fault_classification import FaultType, classify_fault
 from tools.operations import Actor, atomic, idempotent, record
-from tools.sensors import SENSOR_UNITS, Threshold, effective_thresholds
+from tools.sensor_thresholds import Threshold, effective_thresholds
+from tools.sensors import SENSOR_UNITS
 
 Model = Literal["exponential", "linear"]
 FAILURE_METRICS: dict[FaultType, tuple[str, Model]] = {

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager, suppress
 
 import psycopg
 
+from api.leadership import wait_for
 from api.service import Service
 from simulation import state
 from simulation.config import SimConfig
@@ -57,19 +58,20 @@ async def _play(
     """Stand by until this process holds the engine lock, then run the engine until `stop`."""
     told = False
     while not stop.is_set():
-        engine = await _engine(conn, base, followed)
-        if await engine.try_acquire():
-            clock.set_clock(engine.clock)
-            try:
-                await engine.run(stop=stop)
-            finally:
-                await engine.release()
-            return
-        if not told:
-            other = await holder(conn)
+        other = await holder(conn)
+        if other is None:  # the lock looks free: make an engine and try it
+            engine = await _engine(conn, base, followed)
+            if await engine.try_acquire():
+                clock.set_clock(engine.clock)
+                try:
+                    await engine.run(stop=stop)
+                finally:
+                    await engine.release()
+                return
+        elif not told:
             log.info(
                 "the simulation engine runs in %s; this process follows its plant time",
-                other.describe() if other else "another process",
+                other.describe(),
             )
             told = True
         for _ in range(round(STANDBY_S / FOLLOW_S)):
@@ -77,9 +79,7 @@ async def _play(
                 await follow(conn, followed)
             except psycopg.Error as exc:
                 log.warning("could not read the engine's plant time (%s)", exc)
-            with suppress(TimeoutError):
-                async with asyncio.timeout(FOLLOW_S):
-                    await stop.wait()
+            await wait_for(stop, FOLLOW_S)
             if stop.is_set():
                 return
 

@@ -25,7 +25,8 @@ LEADER_KEY = 0x7171_0011
 STANDBY_S = 2.0
 
 
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
+async def wait_for(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `stop` is set meanwhile."""
     with suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await stop.wait()
@@ -53,7 +54,7 @@ class Leadership:
                         row = await cur.fetchone()
                         if row is not None and row[0]:
                             break
-                        await _pause(stop, self.standby_s)
+                        await wait_for(stop, self.standby_s)
                     else:
                         return
                     self.lost.clear()
@@ -61,10 +62,10 @@ class Leadership:
                     log.info("this process leads the service's processes")
                     while not stop.is_set():  # the lock lasts as long as the connection
                         await conn.execute("select 1")
-                        await _pause(stop, self.standby_s)
+                        await wait_for(stop, self.standby_s)
             except psycopg.Error as exc:
                 log.warning("the lead was lost with the database connection (%s)", exc)
-                await _pause(stop, self.standby_s)
+                await wait_for(stop, self.standby_s)
             finally:
                 self.leading.clear()
                 self.lost.set()
@@ -86,7 +87,7 @@ async def while_leading(
                 await _first(leadership.lost.wait(), stop.wait())
         except (OSError, psycopg.Error, TitanError) as exc:
             log.warning("%s stopped (%s); it starts again in %s s", name, exc, leadership.standby_s)
-            await _pause(stop, leadership.standby_s)
+            await wait_for(stop, leadership.standby_s)
 
 
 async def _first(*waits: Awaitable[object]) -> None:

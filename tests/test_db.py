@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 import pytest
 
 from tools import db
@@ -50,3 +51,20 @@ async def test_a_refused_connection_is_retried_then_reported_without_the_passwor
     assert "hunter2" not in str(err.value)
     retries = [r for r in caplog.records if "Retrying" in r.getMessage()]
     assert len(retries) >= 2
+
+
+@pytest.mark.anyio
+async def test_a_read_only_transaction_refuses_writes_and_one_inside_keeps_the_callers_mode(
+    conn: db.AsyncConn,
+) -> None:
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        async with db.read_only(conn):
+            await conn.execute("insert into divisions (division_id, name) values ('X', 'x')")
+
+    async with conn.transaction():
+        async with db.read_only(conn):
+            cur = await conn.execute("select count(*) as n from divisions")
+            assert await cur.fetchone() == {"n": 0}
+        await conn.execute("insert into divisions (division_id, name) values ('X', 'x')")
+    cur = await conn.execute("select name from divisions")
+    assert await cur.fetchall() == [{"name": "x"}]

@@ -106,6 +106,20 @@ async def connection(url: str, *, autocommit: bool = False) -> AsyncIterator[Asy
         await conn.close()
 
 
+@asynccontextmanager
+async def read_only(conn: AsyncConn) -> AsyncIterator[None]:
+    """A transaction the server refuses every write in, for the answer to a question.
+
+    Inside a transaction the caller already holds it is a savepoint of that one, which keeps the
+    caller's own mode: marking it read-only would outlast the savepoint.
+    """
+    outer = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+    async with conn.transaction():
+        if not outer:
+            await conn.execute("set transaction read only")
+        yield
+
+
 async def _configure(conn: AsyncConn) -> None:
     conn.row_factory = dict_row
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, time
 from pathlib import Path
 
@@ -72,6 +73,27 @@ def test_ft06_solves_to_its_known_optimum_of_55() -> None:
     assert solution.makespan == 55
     assert solution.first_solution_s is not None and solution.best_solution_s is not None
     check_schedule(problem, solution)
+
+
+def test_a_deterministic_limit_with_one_worker_stops_at_the_same_schedule_every_run() -> None:
+    rng = random.Random(7)
+    problem = Problem(
+        machines=tuple(Machine(f"M{m}") for m in range(10)),
+        jobs=tuple(
+            job(f"J{j}", *(op((m, rng.randint(1, 99))) for m in rng.sample(range(10), 10)))
+            for j in range(20)
+        ),
+    )
+    # a wall-clock limit far beyond the work allowed, so that only the work decides
+    limited = SolveSettings(time_limit_s=120, workers=1, seed=0, deterministic_limit=0.2)
+
+    first, again = solve(problem, limited), solve(problem, limited)
+
+    check_schedule(problem, first)
+    assert first.status == "FEASIBLE"  # a 20 × 10 job shop needs more work to prove optimal
+    assert (again.status, again.makespan, again.assignments) == (
+        first.status, first.makespan, first.assignments
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "optimum"), [("la01", 666), ("mk01.fjs", 40)])

@@ -68,6 +68,8 @@ def solve_plain(instance: Instance, settings: SolveSettings) -> PlainRun:
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = settings.workers
     solver.parameters.max_time_in_seconds = settings.time_limit_s
+    if settings.deterministic_limit is not None:
+        solver.parameters.max_deterministic_time = settings.deterministic_limit
     solver.parameters.random_seed = settings.seed
     timer = _Timer()
     status = solver.status_name(solver.solve(plain_model(instance), timer))

@@ -124,12 +124,19 @@ class Problem:
 
 @dataclass(frozen=True)
 class SolveSettings:
-    """How to solve: the objective, a time limit, parallel workers and a fixed seed."""
+    """How to solve: the objective, a time limit, parallel workers and a fixed seed.
+
+    `deterministic_limit` also stops the solve after that much of CP-SAT's deterministic time
+    (work counted in units of roughly a second each, the same on any machine): with one worker
+    and a fixed seed, a solve that stops on it gives the same answer however fast the machine
+    is. The time limit still holds as a safety net.
+    """
 
     objective: Objective = "makespan"
     time_limit_s: float = 10.0
     workers: int = 2
     seed: int = 0
+    deterministic_limit: float | None = None
 
 
 @dataclass(frozen=True)

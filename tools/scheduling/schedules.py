@@ -43,11 +43,28 @@ class ScheduleRequest(BaseModel):
     time_limit_s: float = Field(default=10.0, gt=0, le=600)
     workers: int = Field(default=2, ge=1, le=64)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    deterministic_limit: float | None = Field(
+        default=None, gt=0, le=600, description="CP-SAT deterministic time, the same anywhere"
+    )
     horizon_days: int = Field(default=42, ge=1, le=366)
     setup_mode: SetupMode = "per_operation"
 
     def solve_settings(self) -> SolveSettings:
-        return SolveSettings(self.objective, self.time_limit_s, self.workers, self.seed)
+        return SolveSettings(
+            self.objective, self.time_limit_s, self.workers, self.seed, self.deterministic_limit
+        )
+
+
+async def plan_request(conn: AsyncConn, request: ScheduleRequest) -> Plan:
+    """The plan of the plant's open work the request names, solved and not written."""
+    state = await load_state(
+        conn,
+        facility_id=request.facility_id,
+        order_ids=request.order_ids,
+        horizon_days=request.horizon_days,
+    )
+    planned = build_problem(state, setup_mode=request.setup_mode)
+    return await asyncio.to_thread(plan, planned, request.solve_settings())
 
 
 async def propose_schedule(
@@ -61,14 +78,7 @@ async def propose_schedule(
     request = request or ScheduleRequest()
 
     async def run() -> ScheduleResult:
-        state = await load_state(
-            conn,
-            facility_id=request.facility_id,
-            order_ids=request.order_ids,
-            horizon_days=request.horizon_days,
-        )
-        planned = build_problem(state, setup_mode=request.setup_mode)
-        result = await asyncio.to_thread(plan, planned, request.solve_settings())
+        result = await plan_request(conn, request)
         if not result.solution.found:
             return ScheduleResult(
                 solver_status=result.solution.status, reason=result.solution.reason

@@ -6,10 +6,12 @@ the second stage starting from the first's schedule). With a baseline, each oper
 it adds the problem's move penalty to the (first) objective.
 
 Settings: time limit, workers and a fixed seed (CP-SAT's ``max_time_in_seconds``,
-``num_workers``, ``random_seed``). A solution callback records the seconds to the first and to
-the best solution. A plant problem (calendars, setups or a baseline) starts from a hint: the
-best dispatch-rule schedule, or the baseline repaired by pushing work right; a benchmark problem
-gets no hint, so that it is solved exactly as the plain model is.
+``num_workers``, ``random_seed``), and optionally a deterministic limit
+(``max_deterministic_time``, shared between the stages as the time limit is). A solution
+callback records the seconds to the first and to the best solution. A plant problem (calendars,
+setups or a baseline) starts from a hint: the best dispatch-rule schedule, or the baseline
+repaired by pushing work right; a benchmark problem gets no hint, so that it is solved exactly
+as the plain model is.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class _Solve:
         self.problem, self.settings, self.horizon = problem, settings, horizon
         self.b = ModelBuilder(problem, horizon)
         self.elapsed = 0.0
+        self.work = 0.0  # deterministic time used
         self.first: float | None = None
         self.best_at: float | None = None
 
@@ -110,31 +113,39 @@ class _Solve:
             self._hint(self._starting_point())
         if objective == "makespan":
             m.minimize(self._makespan() + self._moves())
-            return self._result(*self._stage(self.settings.time_limit_s))
+            return self._result(
+                *self._stage(self.settings.time_limit_s, self.settings.deterministic_limit)
+            )
         first_goal = self._tardiness() + self._moves()
         m.minimize(first_goal)
-        limit = self.settings.time_limit_s
-        solver, status = self._stage(limit if objective == "weighted_tardiness" else limit / 2)
+        limit, work = self.settings.time_limit_s, self.settings.deterministic_limit
+        share = 1.0 if objective == "weighted_tardiness" else 0.5
+        solver, status = self._stage(limit * share, None if work is None else work * share)
         if objective == "weighted_tardiness" or status not in ("OPTIMAL", "FEASIBLE"):
             return self._result(solver, status)
         if not isinstance(first_goal, int):
             m.add(first_goal <= round(solver.objective_value))
         self._hint(self._assignments(solver))
         m.minimize(self._makespan())
-        solver2, status2 = self._stage(max(limit - self.elapsed, 0.1))
+        solver2, status2 = self._stage(
+            max(limit - self.elapsed, 0.1), None if work is None else max(work - self.work, 0.1)
+        )
         if status2 not in ("OPTIMAL", "FEASIBLE"):
             return self._result(solver, "FEASIBLE")
         both: Status = "OPTIMAL" if status == status2 == "OPTIMAL" else "FEASIBLE"
         return self._result(solver2, both)
 
-    def _stage(self, limit: float) -> tuple[cp_model.CpSolver, Status]:
+    def _stage(self, limit: float, work: float | None) -> tuple[cp_model.CpSolver, Status]:
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = self.settings.workers
         solver.parameters.max_time_in_seconds = limit
+        if work is not None:
+            solver.parameters.max_deterministic_time = work
         solver.parameters.random_seed = self.settings.seed
         progress = _Progress(self.elapsed)
         code = solver.solve(self.b.model, progress)
         self.elapsed += solver.wall_time
+        self.work += solver.deterministic_time
         self.first = self.first if self.first is not None else progress.first
         self.best_at = progress.best_at if progress.best_at is not None else self.best_at
         name = solver.status_name(code)
@@ -213,9 +224,11 @@ class _Solve:
                 f"the operations cannot all fit on their machines within the horizon of "
                 f"{self.horizon} minutes; extend the horizon or add capacity"
             )
+        work = self.settings.deterministic_limit
+        within = "" if work is None else f" or the deterministic limit of {work:g}"
         return (
-            f"no schedule found within the time limit of {self.settings.time_limit_s:g} s; "
-            "allow more time or extend the horizon"
+            f"no schedule found within the time limit of {self.settings.time_limit_s:g} s"
+            f"{within}; allow more time or extend the horizon"
         )
 
     def _assignments(self, solver: cp_model.CpSolver) -> list[Assignment]:

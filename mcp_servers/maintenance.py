@@ -99,10 +99,28 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
     ) -> anomalies.DetectionReport:
         """Scan recent sensor readings for anomalies (threshold breaches with ISO 10816 vibration
         zones, rising trends, spikes, stuck sensors) and record new ones; re-running over the
-        same data records nothing twice."""
+        same data records nothing twice. To answer a question, scan_anomalies finds the same
+        without recording."""
         async with plant_of(ctx).pool.connection() as conn:
             return await anomalies.detect_anomalies(
-                conn, actor_of(ctx), machine_ids=machine_ids, window_minutes=window_minutes
+                conn, actor_of(ctx), machine_ids=machine_ids or None,
+                window_minutes=window_minutes,
+            )  # fmt: skip
+
+    @tool(server, write_tools, title="Scan for anomalies without recording")
+    async def scan_anomalies(
+        ctx: Context,  # type: ignore[type-arg]
+        machine_ids: Annotated[
+            list[str] | None, Field(max_length=100, description="Machines to scan; all if empty.")
+        ] = None,
+        window_minutes: WindowMinutes = 60,
+    ) -> anomalies.ScanReport:
+        """What detect_anomalies would find in recent sensor readings (threshold breaches with
+        ISO 10816 vibration zones, rising trends, spikes, stuck sensors), recording nothing:
+        use it to answer "why is PHX-CNC-007 vibrating?"."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await anomalies.scan_anomalies(
+                conn, machine_ids=machine_ids or None, window_minutes=window_minutes
             )
 
     @tool(server, write_tools, title="List anomalies")
@@ -141,10 +159,28 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
     ) -> prediction.FailurePrediction:
         """Fit the degradation trend and estimate remaining useful life (hours, with a 90%
         interval) and the probability of failure within the horizon; the prediction is stored
-        with its inputs."""
+        with its inputs. To answer a question, estimate_failure computes the same without
+        storing it."""
         async with plant_of(ctx).pool.connection() as conn:
             return await prediction.predict_failure(
                 conn, actor_of(ctx), machine_id=machine_id, failure_mode=failure_mode,
+                horizon_hours=horizon_hours,
+            )  # fmt: skip
+
+    @tool(server, write_tools, title="Estimate a machine's failure without storing it")
+    async def estimate_failure(
+        ctx: Context,  # type: ignore[type-arg]
+        machine_id: MachineId,
+        failure_mode: FaultType | None = None,
+        horizon_hours: Annotated[float, Field(gt=0, le=720)] = 72,
+    ) -> prediction.FailureEstimate:
+        """What predict_failure would predict, storing nothing: remaining useful life (hours,
+        with a 90% interval), the probability of failure within the horizon, the predicted
+        failure time, confidence, evidence and the fit. Use it to answer "when will
+        PHX-CNC-007 fail?"."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await prediction.estimate_failure(
+                conn, machine_id=machine_id, failure_mode=failure_mode,
                 horizon_hours=horizon_hours,
             )  # fmt: skip
 

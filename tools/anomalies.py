@@ -12,10 +12,12 @@ Detection (per machine and sensor, statistics from `health.window_stats`):
 - FLATLINE (vibration, temperature, motor current of a RUNNING machine): 30 or more readings of
   one identical value; analogue sensors always carry noise, so this is a stuck sensor.
 
-A finding is written once: not when an unresolved anomaly of the same machine, sensor and kind
-with the same or higher severity exists, and never twice for one (machine, sensor, kind,
-severity, time) — re-running detection over the same data writes nothing. Each new anomaly
-leaves a `sensor.anomaly` event (machine, facility, sensor, kind, severity) for the reactors.
+`scan_anomalies` answers a question: the findings, with nothing written. `detect_anomalies`
+records them. A finding is written once: not when an unresolved anomaly of the same machine,
+sensor and kind with the same or higher severity exists, and never twice for one (machine,
+sensor, kind, severity, time) — re-running detection over the same data writes nothing. Each
+new anomaly leaves a `sensor.anomaly` event (machine, facility, sensor, kind, severity) for the
+reactors.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, JsonValue
 
 from tools import clock
-from tools.db import AsyncConn
+from tools.db import AsyncConn, read_only
 from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
-from tools.health import TREND_HORIZON_H, MetricStats, window_stats
+from tools.health import TREND_HORIZON_H, MetricStats, machines_hint, window_stats
 from tools.operations import Actor, atomic, idempotent, record
 from tools.sensor_thresholds import Threshold, VibrationClass, effective_thresholds, vibration_class
 
@@ -60,10 +62,17 @@ class Anomaly(Finding):
     status: Literal["OPEN", "ACKNOWLEDGED", "RESOLVED"]
 
 
-class DetectionReport(BaseModel):
+class ScanReport(BaseModel):
+    """What the readings of a window show; a scan records none of it."""
+
     window_start: datetime
     window_end: datetime
     findings: list[Finding]
+
+
+class DetectionReport(ScanReport):
+    """A scan's findings and the anomalies recorded from them (only the new ones)."""
+
     written: list[Anomaly]
 
 
@@ -84,7 +93,10 @@ async def known_machines(
     rows = await cur.fetchall()
     missing = set(machine_ids or ()) - {r["machine_id"] for r in rows}
     if missing:
-        raise NotFoundError(f"machines {', '.join(sorted(missing))} do not exist; list machines")
+        raise NotFoundError(
+            f"machines {', '.join(sorted(missing))} do not exist; "
+            f"{await machines_hint(conn, missing)}"
+        )
     return rows
 
 
@@ -204,6 +216,33 @@ def _findings(
     return found
 
 
+async def _scan(
+    conn: AsyncConn, machine_ids: Sequence[str] | None, since: datetime, until: datetime
+) -> tuple[list[Finding], dict[str, str]]:
+    """The findings of the window over the machines (all when None), and each one's facility."""
+    machines = await known_machines(conn, machine_ids)
+    ids = [m["machine_id"] for m in machines]
+    stats = await window_stats(conn, ids, since=since, until=until)
+    thresholds = await effective_thresholds(conn, ids)
+    findings = [
+        f
+        for m in machines
+        for f in _findings(m, stats.get(m["machine_id"], {}), thresholds[m["machine_id"]])
+    ]
+    return findings, {m["machine_id"]: m["facility_id"] for m in machines}
+
+
+async def scan_anomalies(
+    conn: AsyncConn, *, machine_ids: Sequence[str] | None = None, window_minutes: float = 60
+) -> ScanReport:
+    """What `detect_anomalies` would find in the last `window_minutes` (all machines unless
+    named), recording nothing: the read of a question."""
+    since, until = window_ending_now(window_minutes)
+    async with read_only(conn):
+        findings, _ = await _scan(conn, machine_ids, since, until)
+    return ScanReport(window_start=since, window_end=until, findings=findings)
+
+
 async def detect_anomalies(
     conn: AsyncConn,
     actor: Actor,
@@ -217,16 +256,7 @@ async def detect_anomalies(
     since, until = window_ending_now(window_minutes)
 
     async def run() -> DetectionReport:
-        machines = await known_machines(conn, machine_ids)
-        ids = [m["machine_id"] for m in machines]
-        stats = await window_stats(conn, ids, since=since, until=until)
-        thresholds = await effective_thresholds(conn, ids)
-        findings = [
-            f
-            for m in machines
-            for f in _findings(m, stats.get(m["machine_id"], {}), thresholds[m["machine_id"]])
-        ]
-        facility = {m["machine_id"]: m["facility_id"] for m in machines}
+        findings, facility = await _scan(conn, machine_ids, since, until)
         written = await _write(conn, actor, findings, facility)
         return DetectionReport(
             window_start=since, window_end=until, findings=findings, written=written

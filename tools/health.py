@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -172,6 +172,19 @@ async def get_machine(conn: AsyncConn, machine_id: str) -> Machine:
     if row is None:
         raise NotFoundError(f"machine {machine_id!r} does not exist; list machines for valid IDs")
     return Machine.model_validate(row)
+
+
+async def machines_hint(conn: AsyncConn, wanted: Iterable[str], *, most: int = 30) -> str:
+    """The machines there are, for an error about IDs that name none: those of the facilities
+    the IDs begin with (PHX-…), else every facility's."""
+    cur = await conn.execute("select machine_id, facility_id from equipment order by machine_id")
+    rows = await cur.fetchall()
+    sites = sorted({w.split("-", 1)[0] for w in wanted} & {r["facility_id"] for r in rows})
+    found = [r["machine_id"] for r in rows if not sites or r["facility_id"] in sites]
+    if not found:
+        return "the plant has no machines"
+    more = f" and {len(found) - most} more (list_machines)" if len(found) > most else ""
+    return f"machines at {', '.join(sites) or 'the plant'}: {', '.join(found[:most])}{more}"
 
 
 # ───────────────────────── statistics over a window ─────────────────────────

@@ -24,6 +24,9 @@ spindle load; motor burnout → temperature; coolant failure → coolant pressur
 electrical fault → motor current; sensor drift → vibration (linear). Without a mode the fault
 classification of the window chooses it; when it finds none, every mode with readings is
 evaluated and the most probable failure is kept.
+
+`estimate_failure` answers a question with the computation alone; `predict_failure` makes the
+same one and stores it (a `failure_predictions` row and a `machine.failure_predicted` event).
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, JsonValue
 
 from tools import clock
-from tools.db import AsyncConn
+from tools.db import AsyncConn, read_only
 from tools.errors import NotFoundError, ValidationError
 from tools.fault_classification import FaultType, classify_fault
+from tools.health import machines_hint
 from tools.operations import Actor, atomic, idempotent, record
 from tools.sensor_thresholds import Threshold, effective_thresholds
 from tools.sensors import SENSOR_UNITS
@@ -82,8 +86,9 @@ class Fit(BaseModel):
     level_at_horizon: float  # the fitted level at now + horizon, in the sensor's unit
 
 
-class FailurePrediction(BaseModel):
-    prediction_id: int
+class FailureEstimate(BaseModel):
+    """A machine's failure outlook from its degradation trend, as computed (not stored)."""
+
     machine_id: str
     failure_mode: FaultType
     method: str
@@ -97,6 +102,12 @@ class FailurePrediction(BaseModel):
     confidence: float
     fit: Fit
     evidence: list[str]
+
+
+class FailurePrediction(FailureEstimate):
+    """A failure estimate stored as a prediction."""
+
+    prediction_id: int
 
 
 def _phi(z: float) -> float:
@@ -211,17 +222,7 @@ async def _series(
     return [r["x"] for r in rows], [r["value"] for r in rows]
 
 
-async def predict_failure(
-    conn: AsyncConn,
-    actor: Actor,
-    *,
-    machine_id: str,
-    failure_mode: str | None = None,
-    horizon_hours: float = 72.0,
-    window_hours: float = 24.0,
-    idempotency_key: str | None = None,
-) -> FailurePrediction:
-    """Predict a machine's failure from its degradation trend and store the prediction."""
+def _check_arguments(failure_mode: str | None, horizon_hours: float, window_hours: float) -> None:
     if failure_mode is not None and failure_mode not in FAILURE_METRICS:
         raise ValidationError(
             f"failure mode {failure_mode!r} is unknown; use one of {', '.join(FAILURE_METRICS)}"
@@ -235,24 +236,51 @@ async def predict_failure(
             f"the window must be above 0 and at most 30 days, got {window_hours} h"
         )
 
+
+async def estimate_failure(
+    conn: AsyncConn,
+    *,
+    machine_id: str,
+    failure_mode: str | None = None,
+    horizon_hours: float = 72.0,
+    window_hours: float = 24.0,
+) -> FailureEstimate:
+    """What `predict_failure` would predict for a machine now, storing nothing: the read of a
+    question."""
+    _check_arguments(failure_mode, horizon_hours, window_hours)
+    async with read_only(conn):
+        return await _estimate(conn, machine_id, failure_mode, horizon_hours, window_hours)
+
+
+async def predict_failure(
+    conn: AsyncConn,
+    actor: Actor,
+    *,
+    machine_id: str,
+    failure_mode: str | None = None,
+    horizon_hours: float = 72.0,
+    window_hours: float = 24.0,
+    idempotency_key: str | None = None,
+) -> FailurePrediction:
+    """Predict a machine's failure from its degradation trend and store the prediction."""
+    _check_arguments(failure_mode, horizon_hours, window_hours)
+
     async def run() -> FailurePrediction:
-        return await _predict(conn, actor, machine_id, failure_mode, horizon_hours, window_hours)
+        found = await _estimate(conn, machine_id, failure_mode, horizon_hours, window_hours)
+        return await _store(conn, actor, found)
 
     async with atomic(conn):
         return await idempotent(conn, idempotency_key, "prediction.predict", FailurePrediction, run)
 
 
-async def _predict(
-    conn: AsyncConn,
-    actor: Actor,
-    machine_id: str,
-    mode: str | None,
-    horizon: float,
-    window: float,
-) -> FailurePrediction:
+async def _estimate(
+    conn: AsyncConn, machine_id: str, mode: str | None, horizon: float, window: float
+) -> FailureEstimate:
     thresholds = (await effective_thresholds(conn, [machine_id])).get(machine_id)
     if thresholds is None:
-        raise NotFoundError(f"machine {machine_id!r} does not exist; list machines for valid IDs")
+        raise NotFoundError(
+            f"machine {machine_id!r} does not exist; {await machines_hint(conn, [machine_id])}"
+        )
     until = clock.now()
     since = until - timedelta(hours=window)
     evidence: list[str] = []
@@ -279,62 +307,62 @@ async def _predict(
             f"readings ({'; '.join(short)}); a trend needs at least {MIN_READINGS} with a threshold"
         )
     chosen, found = best
-    probability, rul, low, high, confidence = (
-        found.probability,
-        found.rul,
-        found.low,
-        found.high,
-        found.confidence,
-    )
+    rul = found.rul
     fit = found.fit.model_copy(update={"window_start": since, "window_end": until})
-    failure_at = until + timedelta(hours=rul) if rul is not None and rul <= MAX_RUL_HOURS else None
-    method = f"{fit.model}-least-squares"
     if not evidence:
         evidence = [
             f"{fit.sensor} fitted {fit.model}: level now {fit.current_level:.3g} {fit.unit}"
             f", slope {fit.slope_per_hour:+.4g}/h, R² {fit.r_squared:.2f}"
         ]
+    return FailureEstimate(
+        machine_id=machine_id,
+        failure_mode=chosen,
+        method=f"{fit.model}-least-squares",
+        predicted_at=until,
+        horizon_hours=horizon,
+        probability=found.probability,
+        rul_hours=rul,
+        rul_low_hours=found.low,
+        rul_high_hours=found.high,
+        predicted_failure_at=(
+            until + timedelta(hours=rul) if rul is not None and rul <= MAX_RUL_HOURS else None
+        ),
+        confidence=found.confidence,
+        fit=fit,
+        evidence=evidence,
+    )
+
+
+async def _store(conn: AsyncConn, actor: Actor, found: FailureEstimate) -> FailurePrediction:
     cur = await conn.execute(
         "insert into failure_predictions (machine_id, failure_mode, probability, predicted_at, "
         "predicted_failure_at, confidence, model, evidence) values (%(m)s, %(mode)s, %(p)s, "
         "%(at)s, %(fail)s, %(c)s, %(model)s, %(ev)s) returning prediction_id",
         {
-            "m": machine_id,
-            "mode": chosen,
-            "p": probability,
-            "at": until,
-            "fail": failure_at,
-            "c": confidence,
-            "model": method,
+            "m": found.machine_id,
+            "mode": found.failure_mode,
+            "p": found.probability,
+            "at": found.predicted_at,
+            "fail": found.predicted_failure_at,
+            "c": found.confidence,
+            "model": found.method,
             "ev": Jsonb(
                 {
-                    "fit": fit.model_dump(mode="json"),
-                    "horizon_hours": horizon,
-                    "rul_hours": rul,
-                    "rul_interval_90": [low, high],
-                    "evidence": evidence,
+                    "fit": found.fit.model_dump(mode="json"),
+                    "horizon_hours": found.horizon_hours,
+                    "rul_hours": found.rul_hours,
+                    "rul_interval_90": [found.rul_low_hours, found.rul_high_hours],
+                    "evidence": found.evidence,
                 }
             ),
         },
     )
     row = await cur.fetchone()
     assert row is not None
-    prediction = FailurePrediction(
-        prediction_id=row["prediction_id"],
-        machine_id=machine_id,
-        failure_mode=chosen,
-        method=method,
-        predicted_at=until,
-        horizon_hours=horizon,
-        probability=probability,
-        rul_hours=rul,
-        rul_low_hours=low,
-        rul_high_hours=high,
-        predicted_failure_at=failure_at,
-        confidence=confidence,
-        fit=fit,
-        evidence=evidence,
+    prediction = FailurePrediction.model_validate(
+        found.model_dump() | {"prediction_id": row["prediction_id"]}
     )
+    failure_at = prediction.predicted_failure_at
     await record(
         conn,
         actor,
@@ -342,14 +370,14 @@ async def _predict(
         entity_type="failure_prediction",
         entity_id=str(prediction.prediction_id),
         action="predict",
-        after={"probability": probability, "failure_mode": chosen},
+        after={"probability": prediction.probability, "failure_mode": prediction.failure_mode},
         payload={
-            "machine_id": machine_id,
-            "failure_mode": chosen,
-            "probability": probability,
-            "horizon_hours": horizon,
-            "rul_hours": rul,
-            "confidence": confidence,
+            "machine_id": prediction.machine_id,
+            "failure_mode": prediction.failure_mode,
+            "probability": prediction.probability,
+            "horizon_hours": prediction.horizon_hours,
+            "rul_hours": prediction.rul_hours,
+            "confidence": prediction.confidence,
             "predicted_failure_at": failure_at.isoformat() if failure_at else None,
         },
     )

@@ -1,4 +1,5 @@
-"""MCP tools of the scheduling domain: plan, reschedule, apply, analyse, dispatch."""
+"""MCP tools of the scheduling domain: plan, reschedule, apply, analyse, dispatch, and check due
+dates."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from mcp.server.fastmcp import Context, FastMCP
 from pydantic import Field
 
 from mcp_servers.runtime import actor_of, domain_tool, plant_of
-from tools.scheduling import analysis, dispatch, records, reschedule, schedules
+from tools.scheduling import analysis, dispatch, due_dates, records, reschedule, schedules
 from tools.scheduling.dispatch import Rule
 from tools.scheduling.problem import Objective
 
@@ -18,6 +19,7 @@ MachineId = Annotated[
     str,
     Field(pattern=r"^[A-Z]{3}-[A-Z]{2,5}-[0-9]{3}$", description="A machine ID, e.g. MUC-CNC-001."),
 ]
+OrderId = Annotated[str, Field(pattern=r"^ORD-\d+$", description="An order ID, e.g. ORD-10013.")]
 ScheduleId = Annotated[int, Field(ge=1, description="A schedule's ID, from propose_schedule.")]
 TimeLimit = Annotated[float, Field(gt=0, le=120, description="Solver time limit in seconds.")]
 IdempotencyKey = Annotated[
@@ -126,6 +128,27 @@ def _register_analysis(server: FastMCP, write_tools: set[str]) -> None:
         unavailable, capacity overload, precedence violations and late orders."""
         async with plant_of(ctx).pool.connection() as conn:
             return await analysis.schedule_conflicts(conn, schedule_id)
+
+    @tool(server, write_tools, title="Check orders' due dates")
+    async def check_due_dates(
+        ctx: Context,  # type: ignore[type-arg]
+        order_ids: Annotated[
+            list[OrderId] | None,
+            Field(max_length=200, description="These orders; every open one if empty."),
+        ] = None,
+        facility_id: FacilityId | None = None,
+        limit: Annotated[int, Field(ge=1, le=200, description="Most open orders to check.")] = 50,
+    ) -> due_dates.DueDateReport:
+        """Whether orders make their due dates, writing nothing: per order its due time, planned
+        finish, minutes late (0 if on time) and where the answer comes from: the applied
+        schedule when it holds all the order's open operations, else a what-if plan of its
+        facility's open work (as propose_schedule would plan it, not stored). Shipped,
+        delivered, completed, cancelled, ready and held orders are reported by status. Use it
+        for "can we make the date on ORD-10013?"."""
+        async with plant_of(ctx).pool.connection() as conn:
+            return await due_dates.check_due_dates(
+                conn, order_ids=order_ids or None, facility_id=facility_id, limit=limit
+            )
 
     @tool(server, write_tools, title="Bottlenecks")
     async def bottlenecks(

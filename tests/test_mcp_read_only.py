@@ -1,5 +1,5 @@
-"""Questions answered with reads only, over MCP: anomalies scanned and failure estimated — the
-same findings as the writing tools, and no new rows."""
+"""Questions answered with reads only, over MCP: anomalies scanned, failure estimated and due
+dates checked — the same findings as the writing tools, and no new rows."""
 
 from __future__ import annotations
 
@@ -16,14 +16,18 @@ from mcp_servers.servers import build_server
 from tools import db
 from tools.clock import FixedClock
 from tools.operations import Actor
+from tools.scheduling import schedules
+from tools.scheduling.due_dates import what_if_request
 from tools.sensors import Reading, record_readings
 
 SIM = Actor(type="simulator", id="sensors")
+PLANNER = Actor(type="user", id="planner")
 NORMAL = {"vibration": 1.5, "temperature": 40.0, "spindle_speed": 8000.0, "spindle_load": 50.0,
           "coolant_pressure": 6.0, "motor_current": 25.0, "power": 15.0}  # fmt: skip
 WRITTEN = ("anomalies", "failure_predictions", "schedules", "schedule_slots", "event_log",
            "audit_log")  # fmt: skip
-QUESTIONS = {"maintenance": ("scan_anomalies", "estimate_failure")}
+QUESTIONS = {"maintenance": ("scan_anomalies", "estimate_failure"),
+             "scheduling": ("check_due_dates",)}  # fmt: skip
 
 
 def text(result: CallToolResult) -> str:
@@ -72,7 +76,8 @@ async def counts(conn: db.AsyncConn) -> dict[str, int]:
 async def test_the_question_tools_are_listed_read_only_beside_the_writes_they_mirror(
     mcp_plant: Plant,
 ) -> None:
-    mirrors = {"scan_anomalies": "detect_anomalies", "estimate_failure": "predict_failure"}
+    mirrors = {"scan_anomalies": "detect_anomalies", "estimate_failure": "predict_failure",
+               "check_due_dates": "propose_schedule"}  # fmt: skip
     for domain in (*QUESTIONS, "all"):
         async with session_for(domain, mcp_plant) as client:
             tools = {t.name: t for t in (await client.list_tools()).tools}
@@ -138,18 +143,126 @@ async def test_an_estimate_is_the_prediction_that_would_be_stored_and_stores_not
     assert (await counts(plant))["failure_predictions"] == before["failure_predictions"] + 1
 
 
+# ───────────────────────── due dates ─────────────────────────
+
+
+def consistent(check: dict[str, Any]) -> None:
+    """What any planned answer must satisfy: minutes late from finish and due, 0 when on time."""
+    finish = datetime.fromisoformat(check["planned_finish"])
+    due = datetime.fromisoformat(check["due_at"])
+    assert check["minutes_late"] == max(0, math.ceil((finish - due).total_seconds() / 60))
+    assert check["makes_due_date"] is (check["minutes_late"] == 0)
+    assert check["finishes_on"] and check["note"]
+
+
+@pytest.mark.anyio
+async def test_a_due_date_check_without_an_applied_schedule_plans_a_what_if_and_writes_nothing(
+    mcp_plant: Plant, plant: db.AsyncConn, fixed_clock: FixedClock
+) -> None:
+    before = await counts(plant)
+    asked = ["ORD-10013", "ORD-10010", "ORD-10003", "ORD-10023", "ORD-10007"]
+
+    async with session_for("scheduling", mcp_plant) as client:
+        report = data(await client.call_tool("check_due_dates", {"order_ids": asked}))
+        again = data(await client.call_tool("check_due_dates", {"order_ids": asked}))
+
+    assert await counts(plant) == before
+    checks = {c["order_id"]: c for c in report["orders"]}
+    assert [c["order_id"] for c in report["orders"]] == asked
+    for order_id in ("ORD-10013", "ORD-10010"):  # RESERVED, IN_PRODUCTION
+        check = checks[order_id]
+        assert check["source"] == "WHAT_IF" and check["schedule_id"] is None, check
+        assert datetime.fromisoformat(check["planned_finish"]) > fixed_clock.now()
+        consistent(check)
+    for order_id, status in (("ORD-10003", "SHIPPED"), ("ORD-10023", "ON_HOLD"),
+                             ("ORD-10007", "READY")):  # fmt: skip
+        check = checks[order_id]
+        assert (check["status"], check["source"]) == (status, "ORDER_STATUS")
+        assert (check["planned_finish"], check["minutes_late"]) == (None, None)
+        assert status in check["note"]
+    assert {w["facility_id"] for w in report["what_ifs"]} == {"MUC", "PHX"}
+    assert {w["solver_status"] for w in report["what_ifs"]} <= {"OPTIMAL", "FEASIBLE"}
+    assert again["orders"] == report["orders"]  # one worker, a seed, a deterministic limit
+
+    # the same plan a proposal of PHX's open work would store
+    proposed = await schedules.propose_schedule(plant, PLANNER, request=what_if_request("PHX"))
+    assert proposed.schedule is not None
+    ends = [s.ends_at for s in proposed.schedule.slots if s.order_id == "ORD-10013"]
+    assert datetime.fromisoformat(checks["ORD-10013"]["planned_finish"]) == max(ends)
+
+
+@pytest.mark.anyio
+async def test_an_order_the_applied_schedule_holds_is_answered_from_its_slots(
+    mcp_plant: Plant, plant: db.AsyncConn
+) -> None:
+    request = schedules.ScheduleRequest(facility_id="MUC", time_limit_s=5)
+    proposed = await schedules.propose_schedule(plant, PLANNER, request=request)
+    assert proposed.schedule is not None
+    applied = await schedules.apply_schedule(
+        plant, PLANNER, schedule_id=proposed.schedule.schedule_id
+    )
+    await plant.commit()
+    before = await counts(plant)
+
+    async with session_for("scheduling", mcp_plant) as client:
+        report = data(
+            await client.call_tool("check_due_dates", {"order_ids": ["ORD-10010", "ORD-10013"]})
+        )
+
+    assert await counts(plant) == before
+    muc, phx = report["orders"]
+    assert (muc["source"], muc["schedule_id"]) == ("APPLIED_SCHEDULE", applied.schedule_id)
+    ends = [s.ends_at for s in applied.slots if s.order_id == "ORD-10010"]
+    assert datetime.fromisoformat(muc["planned_finish"]) == max(ends)
+    late = {o.order_id: o.minutes_late for o in applied.late_orders}
+    assert muc["minutes_late"] == late.get("ORD-10010", 0)
+    consistent(muc)
+    assert phx["source"] == "WHAT_IF"  # the MUC schedule does not hold a Phoenix order
+    assert [w["facility_id"] for w in report["what_ifs"]] == ["PHX"]
+
+
+@pytest.mark.anyio
+async def test_a_facilitys_open_orders_are_checked_soonest_due_first_up_to_the_limit(
+    mcp_plant: Plant, plant: db.AsyncConn
+) -> None:
+    cur = await plant.execute(
+        "select order_id from orders where facility_id = 'PHX' "
+        "and status not in ('SHIPPED', 'DELIVERED', 'COMPLETED', 'CANCELLED') "
+        "order by due_at, order_id"
+    )
+    open_orders = [r["order_id"] for r in await cur.fetchall()]
+
+    async with session_for("scheduling", mcp_plant) as client:
+        report = data(await client.call_tool("check_due_dates", {"facility_id": "PHX", "limit": 3}))
+
+    assert [c["order_id"] for c in report["orders"]] == open_orders[:3]
+    assert report["more_orders"] == len(open_orders) - 3
+    for check in report["orders"]:
+        if check["source"] == "WHAT_IF":
+            consistent(check)
+
+
 # ───────────────────────── bad input ─────────────────────────
 
 
 @pytest.mark.anyio
-async def test_unknown_machines_are_tool_errors_naming_the_machines_there_are(
+async def test_unknown_machines_orders_and_facilities_are_tool_errors_naming_what_is_valid(
     mcp_plant: Plant,
 ) -> None:
-    async with session_for("maintenance", mcp_plant) as client:
+    async with session_for("all", mcp_plant) as client:
         scan = await client.call_tool("scan_anomalies", {"machine_ids": ["PHX-CNC-999"]})
         estimate = await client.call_tool("estimate_failure", {"machine_id": "PHX-CNC-999"})
+        order = await client.call_tool("check_due_dates", {"order_ids": ["ORD-99999"]})
+        facility = await client.call_tool("check_due_dates", {"facility_id": "XYZ"})
+        elsewhere = await client.call_tool(
+            "check_due_dates", {"order_ids": ["ORD-10010"], "facility_id": "PHX"}
+        )
 
     for result in (scan, estimate):
         assert result.isError
         assert "PHX-CNC-999" in text(result) and "PHX-CNC-007" in text(result), text(result)
+    assert order.isError and "ORD-99999" in text(order) and "ORD-10013" in text(order)
+    assert facility.isError and "DET, MUC, PHX" in text(facility)
+    assert elsewhere.isError and "ORD-10010 (MUC)" in text(elsewhere)
+    for result in (scan, estimate, order, facility, elsewhere):
         assert "Traceback" not in text(result)

@@ -2,6 +2,7 @@
 
 Resources (JSON text) are for clients that read rather than call:
 
+    titan://directory                     the plant's names: sites, machines, customers, …
     titan://machines                      the plant's machines, with status and model
     titan://machines/{machine_id}/health  a machine's health over the last hour
     titan://stock/{sku}                   a SKU's stock at every facility
@@ -23,7 +24,7 @@ from mcp.server.fastmcp.exceptions import ResourceError
 from pydantic import Field
 
 from mcp_servers.runtime import plant_of
-from tools import approvals_read, clock, health, inventory
+from tools import approvals_read, clock, directory, health, inventory
 from tools.db import AsyncConn
 from tools.errors import NotFoundError, TitanError
 
@@ -57,6 +58,15 @@ async def _read(server: FastMCP, uri: str, reader: Reader) -> str:
 
 
 def _register_resources(server: FastMCP) -> None:
+    @server.resource("titan://directory", name="directory", title="The plant's names",
+                     mime_type=JSON)  # fmt: skip
+    async def plant_directory() -> str:
+        """The names a chat needs to recognise what people type: facilities (ID, name, city),
+        work centers, machines (facility, work center, model, type, status), customers,
+        suppliers, products (SKU, name, category, division), carriers and the staff roles
+        messages can go to, with a fingerprint that changes when any of it does."""
+        return await _read(server, "titan://directory", directory.directory)
+
     @server.resource("titan://machines", name="machines", title="The plant's machines",
                      mime_type=JSON)  # fmt: skip
     async def machines() -> str:

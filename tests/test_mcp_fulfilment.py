@@ -367,7 +367,7 @@ async def test_every_server_lists_and_reads_the_plant_resources(
             (await client.read_resource(AnyUrl("titan://approvals/open"))).contents
         )
 
-    assert static == {"titan://machines", "titan://approvals/open"}
+    assert static == {"titan://directory", "titan://machines", "titan://approvals/open"}
     assert templates == {"titan://machines/{machine_id}/health", "titan://stock/{sku}"}
     assert "PHX-CNC-007" in {m["machine_id"] for m in machines}
     assert health["machine_id"] == "PHX-CNC-007" and health["facility_id"] == "PHX"

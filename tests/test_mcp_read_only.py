@@ -1,18 +1,20 @@
-"""Questions answered with reads only, over MCP: anomalies scanned, failure estimated and due
-dates checked — the same findings as the writing tools, and no new rows."""
+"""Questions answered with reads only, over MCP: anomalies scanned, failure estimated, due dates
+checked, and the plant's directory — the same findings as the writing tools, and no new rows."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, TextContent, TextResourceContents
 from mcp_helpers import session_for
+from pydantic import AnyUrl
 
 from mcp_servers.runtime import Plant
-from mcp_servers.servers import build_server
+from mcp_servers.servers import DOMAINS, build_server
 from tools import db
 from tools.clock import FixedClock
 from tools.operations import Actor
@@ -266,3 +268,51 @@ async def test_unknown_machines_orders_and_facilities_are_tool_errors_naming_wha
     assert elsewhere.isError and "ORD-10010 (MUC)" in text(elsewhere)
     for result in (scan, estimate, order, facility, elsewhere):
         assert "Traceback" not in text(result)
+
+
+# ───────────────────────── the directory ─────────────────────────
+
+
+def _json(contents: list[Any]) -> Any:
+    (content,) = contents
+    assert isinstance(content, TextResourceContents)
+    assert content.mimeType == "application/json"
+    return json.loads(content.text)
+
+
+@pytest.mark.anyio
+async def test_every_server_offers_the_directory_of_the_plants_names(
+    mcp_plant: Plant, plant: db.AsyncConn
+) -> None:
+    for domain in DOMAINS:
+        async with session_for(domain, mcp_plant) as client:
+            listed = {str(r.uri) for r in (await client.list_resources()).resources}
+        assert "titan://directory" in listed, domain
+
+    async with session_for("communications", mcp_plant) as client:
+        found = _json((await client.read_resource(AnyUrl("titan://directory"))).contents)
+        same = _json((await client.read_resource(AnyUrl("titan://directory"))).contents)
+        await plant.execute("update equipment set status = 'DOWN' where machine_id = 'PHX-CNC-007'")
+        await plant.commit()
+        changed = _json((await client.read_resource(AnyUrl("titan://directory"))).contents)
+
+    machines = {m["machine_id"]: m for m in found["machines"]}
+    assert machines["PHX-CNC-007"] == {
+        "machine_id": "PHX-CNC-007", "facility_id": "PHX", "work_center_id": "PHX-MILL",
+        "model": "DMG MORI DMU 50", "wc_type": "CNC_MILL", "status": "RUNNING",
+    }  # fmt: skip
+    assert {"PHX-CNC-012", "MUC-CNC-001"} <= set(machines)
+    assert {f["facility_id"]: f["city"] for f in found["facilities"]} == {
+        "DET": "Detroit", "MUC": "Munich", "PHX": "Phoenix"
+    }  # fmt: skip
+    assert {"BOEING", "TESLA"} <= {c["customer_id"] for c in found["customers"]}
+    assert {"supplier_id": "NIPPONBEARING", "name": "NipponBearing"} in found["suppliers"]
+    products = {p["sku"]: p for p in found["products"]}
+    assert products["SKU-BRG-7014"]["category"] == "BEARING"
+    assert {p["division_id"] for p in found["products"]} >= {"AERO", "MOBILITY"}
+    assert "DHL" in {c["carrier_id"] for c in found["carriers"]}
+    assert any(w["facility_id"] == "MUC" for w in found["work_centers"])
+    assert {"plant_manager", "maintenance_lead"} <= set(found["staff_roles"])
+    assert len(found["fingerprint"]) == 16
+    assert same["fingerprint"] == found["fingerprint"]
+    assert changed["fingerprint"] != found["fingerprint"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agents.actions import describe_call
 from agents.state import Decision, PendingApproval
 from tools.approval_requests import DecidedStatus, NewApproval, decide_approval, request_approval
 from tools.db import AsyncConn
@@ -146,10 +147,11 @@ def approval_id(thread_id: str, turn: int, tool_call_id: str) -> str:
 
 
 def describe(pending: PendingApproval) -> str:
-    args = ", ".join(f"{k}={v}" for k, v in pending["args"].items() if k != "idempotency_key")
+    """The request in words, for the person who decides it."""
+    action = describe_call(pending["action"], pending["args"])
     return (
-        f"The {pending['agent']} agent wants to call {pending['action']}({args}). It needs "
-        f"approval because {pending['reason']}."
+        f"The {pending['agent']} agent wants to {action}. It needs approval because "
+        f"{pending['reason']}."
     )
 
 

@@ -35,6 +35,7 @@ def build_graph(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
 ) -> Graph:
     """The compiled graph: each specialist over its own MCP tools, approvals written to `pool`."""
+    model = box.with_directory(model)
     graph = StateGraph(TitanState)
     graph.add_node("supervisor", make_supervisor(model))
     for agent in AGENTS:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from langchain_mcp_adapters.interceptors import (
     MCPToolCallRequest,
@@ -16,13 +21,21 @@ from langchain_mcp_adapters.interceptors import (
 )
 from langchain_mcp_adapters.tools import load_mcp_tools
 from mcp import ClientSession
+from mcp.shared.exceptions import McpError
 from mcp.shared.memory import create_connected_server_and_client_session
+from mcp.types import TextResourceContents
+from pydantic import AnyUrl
 
+from agents.offline import OfflineChatModel
+from agents.offline.names import PlantNames
 from agents.state import AGENTS
 from mcp_servers.runtime import CALLER_META_KEY, Caller, Plant
 from mcp_servers.servers import DOMAIN_REGISTRARS, build_server
 
+log = logging.getLogger(__name__)
+
 ORDER_READS = "orders"
+DIRECTORY_URI = "titan://directory"
 
 
 # The MCP server each specialist works through, where its name differs from the agent's.
@@ -59,36 +72,83 @@ def _on_behalf(session: ClientSession) -> ToolCallInterceptor:
     return intercept
 
 
+class PlantDirectory:
+    """The plant's names (the `titan://directory` resource), read over MCP.
+
+    It is read again when a request starts after `max_age_s` (the directory is one query of a
+    few milliseconds), so names the plant gains — a machine, a customer — are known at once.
+    """
+
+    def __init__(self, session: ClientSession, *, max_age_s: float = 2.0) -> None:
+        self.session = session
+        self.max_age_s = max_age_s
+        self._names = PlantNames()
+        self._read_at = -math.inf
+        self._lock = asyncio.Lock()
+
+    async def names(self) -> PlantNames:
+        if time.monotonic() - self._read_at < self.max_age_s:
+            return self._names
+        async with self._lock:
+            if time.monotonic() - self._read_at >= self.max_age_s:
+                self._names = await self._read()
+                self._read_at = time.monotonic()
+        return self._names
+
+    def cached(self) -> PlantNames:
+        return self._names
+
+    async def _read(self) -> PlantNames:
+        try:
+            result = await self.session.read_resource(AnyUrl(DIRECTORY_URI))
+        except McpError as exc:
+            log.warning("the plant directory could not be read (%s); names are not known", exc)
+            return self._names
+        for content in result.contents:
+            if isinstance(content, TextResourceContents):
+                return PlantNames.from_directory(json.loads(content.text))
+        return self._names
+
+
 @dataclass
 class Toolbox:
-    """The tools each specialist may call, and which of them write."""
+    """The tools each specialist may call, which of them write, and the plant's names."""
 
     by_agent: dict[str, list[BaseTool]] = field(default_factory=dict)
     write_tools: set[str] = field(default_factory=set)
+    directory: PlantDirectory | None = None
 
     def names(self, agent: str) -> list[str]:
         return [t.name for t in self.by_agent.get(agent, [])]
 
+    def with_directory(self, model: BaseChatModel) -> BaseChatModel:
+        """`model`, reading the plant's names from this toolbox when it is the offline model."""
+        if isinstance(model, OfflineChatModel) and self.directory is not None:
+            return model.with_directory(self.directory)
+        return model
+
 
 async def _load(
     stack: AsyncExitStack, domain: str, plant: Plant
-) -> tuple[list[BaseTool], set[str]]:
+) -> tuple[list[BaseTool], set[str], ClientSession]:
     built = build_server(domain, plant=plant)
     session = await stack.enter_async_context(
         create_connected_server_and_client_session(built.mcp._mcp_server)
     )
     tools = await load_mcp_tools(session, tool_interceptors=[_on_behalf(session)])
-    return tools, built.write_tools
+    return tools, built.write_tools, session
 
 
 async def _hold(plant: Plant, box: Toolbox, ready: asyncio.Event, done: asyncio.Event) -> None:
     async with AsyncExitStack() as stack:
-        reads, _ = await _load(stack, ORDER_READS, plant)
+        reads, _, session = await _load(stack, ORDER_READS, plant)
+        box.directory = PlantDirectory(session)
+        await box.directory.names()
         for agent in AGENTS:
             own: list[BaseTool] = []
             domain = SERVER_OF.get(agent, agent)
             if domain in DOMAIN_REGISTRARS:
-                own, writes = await _load(stack, domain, plant)
+                own, writes, _ = await _load(stack, domain, plant)
                 box.write_tools |= writes
             names = {t.name for t in own}
             box.by_agent[agent] = own + [t for t in reads if t.name not in names]

@@ -14,6 +14,7 @@ PROMPT_NAMES: tuple[str, ...] = (
     "communications",
     "governance",
     "composer",
+    "decide",
 )
 
 

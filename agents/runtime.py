@@ -24,7 +24,8 @@ from agents.checkpoints import open_checkpointer, prepare_checkpointer
 from agents.graph import Graph, build_graph
 from agents.mcp_tools import open_toolbox
 from agents.models import make_model
-from agents.report import pending_line, report
+from agents.decisions import Decide, read_decision
+from agents.report import waiting_answer
 from agents.state import Decision, TitanState
 from agents.thread_locks import ThreadLocks
 from mcp_servers.runtime import Plant
@@ -90,7 +91,7 @@ def result_of(thread_id: str, values: TitanState) -> ChatResult:
     pending = values.get("pending_approval")
     answer = values.get("answer") or ""
     if pending is not None:
-        answer = f"{report(values)}\n\nI stopped here: {pending_line(pending)[2:]}"
+        answer = waiting_answer(values, pending)
     calls = [
         ToolCallView(agent=c["agent"], name=c["name"], args=c["args"], ok=c["ok"])
         for c in values.get("tool_calls") or []
@@ -109,10 +110,18 @@ def result_of(thread_id: str, values: TitanState) -> ChatResult:
 class Agents:
     """The open agent team."""
 
-    def __init__(self, graph: Graph, plant: Plant, locks: ThreadLocks | None = None) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        plant: Plant,
+        locks: ThreadLocks | None = None,
+        *,
+        model: BaseChatModel | None = None,
+    ) -> None:
         self.graph = graph
         self.plant = plant
         self.locks = locks or ThreadLocks(None)
+        self.model = model
 
     async def _values(self, thread_id: str) -> tuple[TitanState, bool]:
         snapshot = await self.graph.aget_state(_config(thread_id))
@@ -161,6 +170,7 @@ class Agents:
             raise ValidationError("the request is empty; ask a question or give an instruction")
         if thread_id is None:
             thread_id, fresh = new_thread_id(), True
+        said: Decide | None = None
         async with self.locks.hold(thread_id, fresh=fresh):
             values, waiting = ({}, False) if fresh else await self._values(thread_id)
             if new_only and values:
@@ -168,15 +178,27 @@ class Agents:
                 return
             pending = values.get("pending_approval")
             if waiting and pending:
-                raise ConflictError(
-                    f"thread {thread_id} waits for a decision on approval "
-                    f"{pending['approval_id']}; approve, reject or edit it first"
-                )
+                said = await read_decision(self.model, pending, message) if self.model else None
+                if said is None:
+                    raise ConflictError(
+                        f"thread {thread_id} waits for a decision on approval "
+                        f"{pending['approval_id']}; approve, reject or edit it first (in the "
+                        "chat: “approve it”, or “no” with the reason)"
+                    )
+        if said is not None:
+            # "approve it" in the chat is the same decision as the approvals API's, by the
+            # person asking, under their role (a local caller without one decides as admin).
+            yield await self.decide(
+                thread_id, said.decision, reason=said.reason, user=user, role=role or "admin"
+            )
+            return
+        async with self.locks.hold(thread_id, fresh=fresh):
             start: TitanState = {
                 "messages": [HumanMessage(content=message)],
                 "request": message,
                 "turn": values.get("turn", 0) + 1,
                 "plan": None,
+                "tasks": {},
                 "route": [],
                 "agent": "",
                 "steps": 0,
@@ -317,8 +339,9 @@ async def open_agents(url: str, *, model: BaseChatModel | None = None) -> AsyncI
     await locks.open()
     try:
         async with open_toolbox(plant) as box, open_checkpointer(url) as saver:
-            graph = build_graph(box, model or make_model(), pool=pool, checkpointer=saver)
-            yield Agents(graph, plant, locks)
+            chosen = model or make_model()
+            graph = build_graph(box, chosen, pool=pool, checkpointer=saver)
+            yield Agents(graph, plant, locks, model=box.with_directory(chosen))
     finally:
         await locks.close()
         await pool.close()

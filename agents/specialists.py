@@ -36,7 +36,8 @@ def thread_of(config: RunnableConfig) -> str:
 
 def make_specialist(agent: str, model: BaseChatModel, tools: list[BaseTool]):  # type: ignore[no-untyped-def]
     bound = model.bind_tools(tools) if tools else model
-    prompt = load_prompt(agent)
+    # Each specialist is told its role, not left to guess it from its tools.
+    prompt = f"Role: {agent}\n\n{load_prompt(agent)}"
 
     async def specialist(state: TitanState) -> Command[Literal["tools", "supervisor"]]:
         scratch = list(state.get("scratch") or [])

@@ -77,6 +77,7 @@ class TitanState(TypedDict, total=False):
     request: str
     turn: int
     plan: list[str] | None
+    tasks: dict[str, list[str]]
     route: list[str]
     agent: str
     steps: int

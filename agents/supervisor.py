@@ -12,31 +12,70 @@ from pydantic import BaseModel, Field
 from agents.prompts import load_prompt
 from agents.report import report
 from agents.state import AGENTS, Agent, TitanState
+from agents.tasks import render_tasks
 
 Next = Literal[
     "scheduler", "inventory", "logistics", "maintenance", "communications", "governance", "composer"
 ]
+HISTORY_TURNS = 4
+
+
+class Task(BaseModel):
+    """One part of the request for one specialist."""
+
+    agent: Agent = Field(description="The specialist that does this part.")
+    instruction: str = Field(
+        description="What the specialist should do, self-contained: name the machine, order, "
+        "SKU, customer, dates and quantities, resolved from the conversation."
+    )
 
 
 class Route(BaseModel):
-    """Send the request to these specialists, in this order."""
+    """Send the request to these specialists, in this order, each with its part."""
 
     agents: list[Agent] = Field(description="The specialists the request needs, in order.")
     reason: str = Field(default="", description="Why these, in one sentence.")
+    tasks: list[Task] = Field(
+        default_factory=list, description="Each specialist's part of the request, in order."
+    )
 
 
-def _plan(reply: AIMessage) -> list[str] | None:
+def _plan(reply: AIMessage) -> tuple[list[str], dict[str, list[str]]] | None:
     for call in reply.tool_calls:
         if call["name"].lower() == "route":
             wanted = call["args"].get("agents", [])
             agents = [a for a in wanted if a in AGENTS] if isinstance(wanted, list) else []
-            return list(dict.fromkeys(agents))
+            tasks: dict[str, list[str]] = {}
+            for task in call["args"].get("tasks") or []:
+                if isinstance(task, dict) and task.get("agent") in AGENTS and task.get("instruction"):
+                    tasks.setdefault(str(task["agent"]), []).append(str(task["instruction"]))
+            return list(dict.fromkeys(agents)), tasks
     return None
 
 
-def handoff(state: TitanState) -> list[AnyMessage]:
-    """What a specialist starts from: the request, and what the team found before it."""
+def history(state: TitanState) -> list[AnyMessage]:
+    """The earlier turns of the thread, as the person asked them and as Titan answered."""
+    turns: list[tuple[HumanMessage, AIMessage | None]] = []
+    for message in state.get("messages") or []:
+        if isinstance(message, HumanMessage):
+            turns.append((message, None))
+        elif isinstance(message, AIMessage) and not message.name and turns:
+            turns[-1] = (turns[-1][0], message)
+    earlier = turns[:-1][-HISTORY_TURNS:]  # the last human message is this turn's request
+    out: list[AnyMessage] = []
+    for asked, answered in earlier:
+        out.append(asked)
+        if answered is not None:
+            out.append(answered)
+    return out
+
+
+def handoff(state: TitanState, agent: str) -> list[AnyMessage]:
+    """What a specialist starts from: the request, its part of it, and what the team found."""
     messages: list[AnyMessage] = [HumanMessage(content=state.get("request", ""))]
+    tasks = (state.get("tasks") or {}).get(agent)
+    if tasks:
+        messages.append(HumanMessage(content=render_tasks(tasks)))
     findings = state.get("findings") or []
     if findings:
         notes = "\n".join(f"- {f['agent']}: {f['summary']}" for f in findings)
@@ -52,21 +91,25 @@ def make_supervisor(model: BaseChatModel):  # type: ignore[no-untyped-def]
         update: TitanState = {}
         if plan is None:
             system = SystemMessage(content=load_prompt("supervisor"))
-            reply = await router.ainvoke([system, HumanMessage(content=state.get("request", ""))])
+            asked = HumanMessage(content=state.get("request", ""))
+            reply = await router.ainvoke([system, *history(state), asked])
             assert isinstance(reply, AIMessage)
-            plan = _plan(reply)
-            if plan is None or not plan:
+            planned = _plan(reply)
+            if planned is None or not planned[0]:
                 answer = reply.text or "I can only help with plant operations."
                 return Command(goto="composer", update={"plan": [], "answer": answer})
+            plan, tasks = planned
+            update["tasks"] = tasks
         if not plan:
-            return Command(goto="composer", update={"plan": []})
+            return Command(goto="composer", update={**update, "plan": []})
         agent, rest = plan[0], plan[1:]
-        update = {
+        state_now: TitanState = {**state, **update}  # type: ignore[typeddict-item]
+        update |= {
             "plan": rest,
             "route": [*(state.get("route") or []), agent],
             "agent": agent,
             "steps": 0,
-            "scratch": handoff(state),
+            "scratch": handoff(state_now, agent),
         }
         return Command(goto=agent, update=update)  # type: ignore[arg-type]
 

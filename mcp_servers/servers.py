@@ -36,7 +36,8 @@ DOMAIN_REGISTRARS: dict[str, tuple[Registrar, ...]] = {
     "logistics": (orders.register_order_reads, logistics.register),
     "maintenance": (maintenance.register,),
     "scheduling": (orders.register_order_reads, scheduling.register),
-    "communications": (communications.register,),
+    # Writing to a customer about their order starts from the order.
+    "communications": (orders.register_order_reads, communications.register),
     "governance": (governance.register,),
 }
 DOMAINS: tuple[str, ...] = (*DOMAIN_REGISTRARS, "all")
@@ -50,7 +51,7 @@ INSTRUCTIONS = {
     "logistics": "Titan's logistics: carriers and shipping estimates, shipments for ready orders, "
     "labels, pickups, carrier scans, delays, deliveries and tracking, and the orders to read.",
     "communications": "Titan's communications: notifications (templated per event, or written "
-    "by hand) and customer inquiries.",
+    "by hand) and customer inquiries, and the orders to read.",
     "governance": "Titan's governance: the audit trail, material and order traceability, "
     "compliance checks and reports, and a catalog of Titan's own data.",
     "maintenance": "Titan's maintenance: machines and their health, sensor thresholds, "

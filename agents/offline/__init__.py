@@ -1,4 +1,4 @@
-"""The offline model: rule-based routing, playbooks and answers behind a chat-model interface."""
+"""The offline model: intents as data, a matcher over their examples, plans over MCP tools."""
 
 from agents.offline.model import OfflineChatModel
 

@@ -1,0 +1,70 @@
+"""What the offline model tells people: per intent, a short paragraph with the IDs, numbers and
+units that matter, and a compact table where a list is the answer.
+
+Each intent of the catalogue names its renderer; renderers live by domain in this package and
+register with `@answer("name")`. A renderer gets the task's progress (its slots and results)
+and writes the answer; what failed, what a person refused, and what was asked for but cannot be
+done here are said plainly by `say()`, around the renderer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agents.offline.answers.common import failure_sentence
+from agents.offline.planner import Progress
+
+Renderer = Callable[[Progress], str]
+RENDERERS: dict[str, Renderer] = {}
+
+
+def answer(name: str) -> Callable[[Renderer], Renderer]:
+    def register(fn: Renderer) -> Renderer:
+        if name in RENDERERS:
+            raise ValueError(f"answer renderer {name!r} registered twice")
+        RENDERERS[name] = fn
+        return fn
+
+    return register
+
+
+def say(progress: Progress) -> str:
+    """The answer for one task."""
+    intent = progress.intent
+    if progress.missing:
+        slot = intent.slots[progress.missing[0]]
+        return slot.ask or f"Which {progress.missing[0]}?"
+    if progress.failed is not None:
+        before = ""
+        if len(progress.calls) > 1:
+            earlier = Progress(progress.task, intent, progress.values, progress.calls[:-1])
+            try:
+                before = RENDERERS[intent.answer or ""](earlier).strip()
+            except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+                before = ""
+        sentence = failure_sentence(intent, progress.failed)
+        return f"{before}\n\n{sentence}".strip() if before else sentence
+    if not progress.calls:
+        if progress.unavailable:
+            return (
+                f"I can't {intent.summary.split('(')[0].strip()} here: the tool for it "
+                f"({', '.join(progress.unavailable)}) is not on this server."
+            )
+        return f"There was nothing to look up for that ({intent.summary.split('(')[0].strip()})."
+    renderer = RENDERERS[intent.answer or ""]
+    return renderer(progress).strip()
+
+
+def _load() -> None:
+    from agents.offline.answers import (  # noqa: F401 - registration
+        communications,
+        governance,
+        inventory,
+        logistics,
+        maintenance,
+        orders,
+        scheduling,
+    )
+
+
+_load()

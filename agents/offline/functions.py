@@ -1,0 +1,212 @@
+"""The functions the catalogue's plans may call in their `{…}` templates and `when` conditions.
+
+Each takes plain values (slots, tool results as parsed JSON) and returns a plain value; None in
+gives None out, so a plan step that depends on a result not there yet is simply skipped.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from agents.offline import drafts
+from agents.offline.expressions import function
+from tools import clock
+
+CLOSED_ORDER = {"COMPLETED", "CANCELLED", "DELIVERED"}
+OPEN_WORK = {"OPEN", "SCHEDULED", "IN_PROGRESS"}
+
+
+def _rows(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict) and isinstance(value.get("result"), list):
+        value = value["result"]
+    return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+
+@function
+def pluck(rows: Any, key: str) -> list[Any] | None:
+    """The `key` of every row, or None when there are no rows."""
+    found = [r.get(key) for r in _rows(rows) if r.get(key) is not None]
+    return found or None
+
+
+@function
+def hours_from_now(hours: float) -> str:
+    """The plant time `hours` from now, ISO 8601."""
+    return (clock.now() + timedelta(hours=hours)).isoformat()
+
+
+@function
+def pick_order(orders: Any) -> dict[str, Any] | None:
+    """The order a customer most likely means: their open order due soonest, else their
+    latest."""
+    rows = _rows(orders)
+    open_rows = [r for r in rows if r.get("status") not in CLOSED_ORDER]
+    chosen = sorted(open_rows, key=lambda r: str(r.get("due_at") or "")) or rows
+    return chosen[0] if chosen else None
+
+
+@function
+def open_orders(orders: Any) -> list[dict[str, Any]]:
+    return [r for r in _rows(orders) if r.get("status") not in CLOSED_ORDER]
+
+
+@function
+def open_work_order(work_orders: Any, fault: str | None = None) -> dict[str, Any] | None:
+    """A repair already open on the machine (for `fault`, when given): the job goes on there
+    rather than in a second work order."""
+    for row in _rows(work_orders):
+        if row.get("status") not in OPEN_WORK:
+            continue
+        if row.get("kind") not in ("CORRECTIVE", "PREDICTIVE"):
+            continue
+        if fault and row.get("fault_type") not in (None, fault):
+            continue
+        return row
+    return None
+
+
+@function
+def critical(scan: Any) -> bool:
+    findings = scan.get("findings", []) if isinstance(scan, dict) else []
+    return any(f.get("severity") == "CRITICAL" for f in findings if isinstance(f, dict))
+
+
+@function
+def is_low(levels: Any) -> bool:
+    """Whether the first stock level is at or below its reorder point."""
+    rows = _rows(levels)
+    if not rows:
+        return False
+    row = rows[0]
+    return int(row.get("available") or 0) <= int(row.get("reorder_point") or 0)
+
+
+@function
+def best_supplier(alternatives: Any) -> dict[str, Any] | None:
+    """The supplier to buy from: an active preferred one, else the active one that delivers
+    soonest."""
+    suppliers = alternatives.get("suppliers", []) if isinstance(alternatives, dict) else []
+    active = [s for s in suppliers if isinstance(s, dict) and s.get("status") == "ACTIVE"]
+    if not active:
+        return None
+    preferred = [s for s in active if s.get("is_preferred")]
+    return min(preferred or active, key=lambda s: str(s.get("arrives_by") or "9999"))
+
+
+@function
+def offer(alternatives: Any, supplier: str | None) -> dict[str, Any] | None:
+    """The named supplier's offer among the alternatives (its price and lead time)."""
+    suppliers = alternatives.get("suppliers", []) if isinstance(alternatives, dict) else []
+    for s in suppliers:
+        if isinstance(s, dict) and s.get("supplier_id") == supplier:
+            return s
+    return None
+
+
+@function
+def order_quantity(levels: Any, supplier: Any) -> int | None:
+    """What to order when stock is low: the level's reorder quantity, at least the supplier's
+    minimum order."""
+    rows = _rows(levels)
+    if not rows:
+        return None
+    wanted = int(rows[0].get("reorder_quantity") or 1)
+    minimum = int(supplier.get("min_order_qty") or 1) if isinstance(supplier, dict) else 1
+    return max(wanted, minimum)
+
+
+@function
+def stock_delta(quantity: Any, kind: str | None, direction: str | None) -> int | None:
+    """The signed units of a stock booking: scrap and consumption take out, production books
+    in; a count correction goes the way the request says (or the quantity's sign)."""
+    if quantity is None:
+        return None
+    units = int(Decimal(str(quantity)))
+    if kind in ("SCRAP", "CONSUMPTION") or direction == "OUT":
+        return -abs(units)
+    if kind == "PRODUCTION" or direction == "IN":
+        return abs(units)
+    return units
+
+
+@function
+def product_words(text: str | None) -> str | None:
+    """The words of a product search: the request without the asking around it."""
+    if not text:
+        return None
+    words = [w for w in text.split() if w.lower() not in _SEARCH_NOISE]
+    return " ".join(words[:4]) or None
+
+
+_SEARCH_NOISE = {
+    "what", "which", "do", "we", "make", "sell", "stock", "find", "products", "product",
+    "with", "in", "the", "name", "list", "our", "show", "me", "search", "catalogue", "for",
+    "lookup:", "are", "is", "of", "a", "an", "all", "?",
+}  # fmt: skip
+
+
+@function
+def work_description(text: str | None, machine: str | None, fault: str | None) -> str:
+    """A work order's description: what the person said, or the fault found."""
+    if text and len(text) > 12:
+        return text[:500]
+    what = (fault or "a problem").replace("_", " ").lower()
+    return f"{what} on {machine}"[:500]
+
+
+@function
+def incident_description(machine: str, diagnosis: Any, scan: Any) -> str:
+    fault = diagnosis.get("fault_type") if isinstance(diagnosis, dict) else None
+    findings = scan.get("findings", []) if isinstance(scan, dict) else []
+    found = "; ".join(str(f.get("description")) for f in findings[:2] if isinstance(f, dict))
+    what = (fault or "anomaly").replace("_", " ").lower()
+    return f"{what.capitalize()} on {machine}" + (f": {found}" if found else "")
+
+
+@function
+def notice_event(event: str | None, shipment: str | None, order: str | None,
+                 machine: str | None, purchase_order: str | None) -> str | None:  # fmt: skip
+    """The event a standard notice is about: the one named, else the usual one per entity."""
+    if event:
+        return event
+    if shipment:
+        return "shipment.delayed"
+    if purchase_order:
+        return "purchase_order.delayed"
+    if machine:
+        return "sensor.anomaly"
+    if order:
+        return "order.shipped"
+    return None
+
+
+@function
+def notice_entity(shipment: str | None, order: str | None, machine: str | None,
+                  purchase_order: str | None) -> str | None:  # fmt: skip
+    for kind, value in (("shipment", shipment), ("purchase_order", purchase_order),
+                        ("machine", machine), ("order", order)):  # fmt: skip
+        if value:
+            return kind
+    return None
+
+
+@function
+def iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return None if value is None else str(value)
+
+
+for _draft in (
+    drafts.draft_customer_message,
+    drafts.draft_delay_notice,
+    drafts.draft_inquiry_reply,
+    drafts.customer_subject,
+    drafts.delay_subject,
+    drafts.staff_subject,
+    drafts.staff_body,
+    drafts.inquiry_subject,
+):
+    function(_draft)

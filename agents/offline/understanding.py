@@ -1,0 +1,483 @@
+"""Reading a turn of the conversation: which intents it asks for, with which values.
+
+`Brain.read` splits a request into clauses, masks their entities, ranks the intents of each
+clause with the matcher (weighed by which kinds of IDs the clause names), fills each intent's
+slots, checks the values, and decides what to do with the turn: route it to the specialists,
+ask for what is missing or wrong, ask which of two intents was meant, decline, or answer a
+greeting. Earlier turns are read again (deterministically) so that "and Munich?", "what about
+its spare parts?" and an answer to a question Titan asked work on the next turn.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from importlib import resources
+from typing import Any, Literal
+
+from agents.offline.catalogue import ID_TYPES, Catalogue, Intent, load_catalogue
+from agents.offline.clauses import Clause, split, starters
+from agents.offline.entities import Mention, find_mentions, mask
+from agents.offline.matcher import IntentMatcher, Ranked
+from agents.offline.names import PlantNames
+from agents.offline.slots import PERIOD_DEFAULTS, Filled, Sources, fill, missing_question, problems
+
+Act = Literal["route", "ask", "clarify", "decline", "greet", "thanks", "help", "approve", "reject"]
+
+# Below this probability a clause is not understood; below `UNSURE`, with a second intent close
+# behind, Titan asks which of the two was meant.
+NOT_UNDERSTOOD = 0.12
+UNSURE = 0.30
+CLOSE = 0.6
+# How much a clause naming a kind of ID an intent cannot take counts against that intent, and
+# how much each kind it can take counts for it.
+FOREIGN_ID = 0.35
+FITTING_ID = 1.3
+HISTORY_TURNS = 4
+_FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same for|and for|and what about|"
+                        r"what of|now|ok and|also)\b", re.I)  # fmt: skip
+_STATE_QUESTION = re.compile(r"^\s*(?:was|is|has|have|did|were|are|does|do|had)\b", re.I)
+_ASKING_TO_ACT = re.compile(r"^\s*(?:can|could|would|will)\s+(?:you|we|u)\b|please|pls", re.I)
+_PICK = {"first": 0, "1": 0, "one": 0, "former": 0, "second": 1, "2": 1, "two": 1, "latter": 1}
+
+
+@dataclass
+class Frame:
+    """One intent of a turn, with its slots as filled."""
+
+    intent: Intent
+    clause: str
+    slots: dict[str, Any]
+    missing: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    from_team: list[str] = field(default_factory=list)
+    confidence: float = 1.0
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.problems
+
+
+@dataclass
+class Reading:
+    """What a turn asks for, and what to do with it."""
+
+    act: Act
+    frames: list[Frame] = field(default_factory=list)
+    reply: str = ""
+    candidates: list[str] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    understood: bool = False
+
+    @property
+    def agents(self) -> list[str]:
+        return list(dict.fromkeys(f.intent.agent for f in self.frames if f.intent.agent))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """An earlier turn: what was asked and what Titan answered."""
+
+    request: str
+    answer: str
+
+
+def _example_names() -> PlantNames:
+    text = resources.files("agents.offline").joinpath("intents/example_names.json").read_text(
+        encoding="utf-8"
+    )
+    return PlantNames.from_directory(json.loads(text))
+
+
+_TRAINED: dict[int, tuple[Catalogue, IntentMatcher, frozenset[str]]] = {}
+
+
+def trained(catalogue: Catalogue) -> tuple[IntentMatcher, frozenset[str]]:
+    """The matcher for `catalogue`, trained once per process."""
+    known = _TRAINED.get(id(catalogue))
+    if known is None or known[0] is not catalogue:
+        matcher, starting = _train(catalogue)
+        _TRAINED[id(catalogue)] = (catalogue, matcher, starting)
+        return matcher, starting
+    return known[1], known[2]
+
+
+def _train(catalogue: Catalogue) -> tuple[IntentMatcher, frozenset[str]]:
+    """The matcher trained on the catalogue's examples (masked with the demo plant's names, so
+    every plant learns the same shapes), and the words requests start with."""
+    names = _example_names()
+    now = datetime(2026, 3, 2, 6)
+    texts: list[str] = []
+    labels: list[str] = []
+    for intent in catalogue.intents.values():
+        for example in intent.examples:
+            found = find_mentions(example, names=names, vocabularies=catalogue.vocabularies,
+                                  now=now)  # fmt: skip
+            texts.append(mask(example, found))
+            labels.append(intent.id)
+    return IntentMatcher(texts, labels), starters(texts)
+
+
+def plain(value: Any) -> Any:
+    """A slot value as JSON: times in ISO 8601, periods as start and end, numbers as numbers."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, datetime) for v in value):
+        return {"start": value[0].isoformat(), "end": value[1].isoformat()}
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if v is not None}
+    return value
+
+
+class Brain:
+    """The offline model's understanding: the catalogue, its matcher and the plant's names."""
+
+    def __init__(self, names: PlantNames | None = None, catalogue: Catalogue | None = None):
+        self.catalogue = catalogue or load_catalogue()
+        self.names = names or PlantNames()
+        self.matcher, self.starting = trained(self.catalogue)
+
+    # ───────────────────────── one clause ─────────────────────────
+
+    def mentions(self, text: str, now: datetime) -> list[Mention]:
+        return find_mentions(text, names=self.names, vocabularies=self.catalogue.vocabularies,
+                             now=now)  # fmt: skip
+
+    def rank(self, masked: str, ids: set[str]) -> Ranked:
+        """The intents for a masked clause, weighed by the kinds of IDs it names."""
+        ranked = self.matcher.rank(masked)
+        weighted: list[tuple[str, float]] = []
+        for intent_id, p in zip(ranked.intents, ranked.probabilities, strict=True):
+            intent = self.catalogue.intents[intent_id]
+            takes = {s.type for s in intent.slots.values()} & set(ID_TYPES)
+            foreign = len(ids - takes) if intent.kind != "conversation" else len(ids)
+            fitting = len(ids & takes)
+            weighted.append((intent_id, p * FOREIGN_ID**foreign * FITTING_ID**fitting))
+        total = sum(w for _, w in weighted) or 1.0
+        weighted.sort(key=lambda x: -x[1])
+        return Ranked(tuple(i for i, _ in weighted), tuple(w / total for _, w in weighted))
+
+    def _choose(self, clause: str, ranked: Ranked) -> tuple[Intent, float]:
+        """The intent for a clause; a question about a state reads rather than writes."""
+        best = self.catalogue.intents[ranked.best]
+        if (
+            best.writes
+            and _STATE_QUESTION.search(clause)
+            and not _ASKING_TO_ACT.search(clause)
+        ):
+            for intent_id, p in ranked.top(6)[1:]:
+                other = self.catalogue.intents[intent_id]
+                if other.agent == best.agent and other.kind == "read" and p >= 0.3 * ranked.confidence:
+                    return other, p
+        return best, ranked.confidence
+
+    # ───────────────────────── a whole turn ─────────────────────────
+
+    def read(self, text: str, history: Sequence[Turn] = (), *, now: datetime) -> Reading:
+        """What `text` asks for, after the earlier turns `history` (oldest first)."""
+        history = list(history)[-HISTORY_TURNS:]
+        mentions = self.mentions(text, now)
+        context = self._context(history, now)
+        previous = self.read(history[-1].request, history[:-1], now=now) if history else None
+        follow = self._follow_up(text, mentions, previous, context, now)
+        if follow is not None:
+            return follow
+        clauses = split(text, self.starting)
+        frames: list[Frame] = []
+        conversation: list[tuple[Intent, float]] = []
+        unsure: tuple[Ranked, Clause] | None = None
+        for clause in clauses:
+            inside = [m for m in mentions if m.begin >= clause.begin and m.end <= clause.end]
+            ids = {m.type for m in inside if m.type in ID_TYPES}
+            ranked = self.rank(mask(clause.text, [_shift(m, clause.begin) for m in inside]), ids)
+            intent, p = self._choose(clause.text, ranked)
+            if intent.kind == "conversation":
+                conversation.append((intent, p))
+                continue
+            second = ranked.top(2)[1] if len(ranked.intents) > 1 else (intent.id, 0.0)
+            if p < NOT_UNDERSTOOD:
+                continue
+            if p < UNSURE and second[1] >= CLOSE * p and second[0] != intent.id and unsure is None:
+                unsure = (ranked, clause)
+            frames.append(self._frame(intent, clause, inside, mentions, context, text, p, now))
+        if not frames:
+            return self._conversation(conversation, mentions, text)
+        if unsure is not None and len(frames) == 1:
+            ranked, clause = unsure
+            options = [i for i, _ in ranked.top(2)]
+            return Reading("clarify", frames, self._clarify(options), options, mentions)
+        return self._decide(self._expand(frames, mentions, context, text, now), mentions)
+
+    def _frame(
+        self,
+        intent: Intent,
+        clause: Clause,
+        inside: list[Mention],
+        mentions: list[Mention],
+        context: list[Mention],
+        text: str,
+        confidence: float,
+        now: datetime,
+        *,
+        team_expected: bool = False,
+    ) -> Frame:
+        sources = Sources(
+            clause=inside,
+            request=[m for m in mentions if m not in inside],
+            context=context,
+            clause_text=clause.text,
+            request_text=text,
+            team_expected=team_expected,
+        )
+        filled = fill(intent, sources)
+        _defaults(intent, filled, now)
+        frame = Frame(intent, clause.text, filled.values, filled.missing, [], filled.from_team,
+                      confidence)  # fmt: skip
+        frame.problems = problems(intent, filled, mentions, self.names, now)
+        return frame
+
+    def _tidy(self, frames: list[Frame]) -> list[Frame]:
+        """One frame per intent (the values of a repeat fill what the first lacks); an intent
+        that covers another ("handle the incident" covers "diagnose it") replaces it."""
+        out: list[Frame] = []
+        for frame in frames:
+            same = next((f for f in out if f.intent.id == frame.intent.id), None)
+            if same is None:
+                out.append(frame)
+                continue
+            for key, value in frame.slots.items():
+                if same.slots.get(key) is None and value is not None:
+                    same.slots[key] = value
+            same.missing = [m for m in same.missing if same.slots.get(m) is None]
+        covered = {c for f in out for c in f.intent.covers}
+        kept = [f for f in out if f.intent.id not in covered] or out
+        return kept
+
+    def _expand(
+        self, frames: list[Frame], mentions: list[Mention], context: list[Mention], text: str,
+        now: datetime,
+    ) -> list[Frame]:  # fmt: skip
+        """The follow-up intents of the frames (an incident's parts check and message), in the
+        order work flows from the floor to the customer."""
+        out: list[Frame] = []
+        for frame in frames:
+            out.append(frame)
+            for follow in frame.intent.then:
+                intent = self.catalogue.get(follow.intent)
+                # A follow-up takes the request's values, not its words (its message, if it
+                # has one, is written from what the team finds).
+                made = self._frame(intent, Clause(0, 0, ""), [], mentions, context, "",
+                                   frame.confidence, now, team_expected=True)  # fmt: skip
+                made.clause = frame.clause
+                for key, value in frame.slots.items():
+                    if key in intent.slots and made.slots.get(key) is None:
+                        made.slots[key] = value
+                        if key in made.missing:
+                            made.missing.remove(key)
+                made.slots.update(follow.slots)
+                made.missing = [m for m in made.missing if made.slots.get(m) is None]
+                out.append(made)
+        order = {agent: i for i, agent in enumerate(PIPELINE)}
+        return sorted(out, key=lambda f: order.get(f.intent.agent or "", len(order)))
+
+    def _decide(self, frames: list[Frame], mentions: list[Mention]) -> Reading:
+        frames = self._tidy(frames)
+        order = {agent: i for i, agent in enumerate(PIPELINE)}
+        for frame in frames:
+            # A value an earlier specialist of the route will find is not asked for.
+            earlier = any(
+                order.get(f.intent.agent or "", 99) < order.get(frame.intent.agent or "", 99)
+                for f in frames
+            )
+            for name in list(frame.missing):
+                if earlier and "team" in frame.intent.slots[name].sources:
+                    frame.missing.remove(name)
+                    frame.from_team.append(name)
+        # A value that cannot be right is asked about first, then what is missing.
+        for frame in frames:
+            if frame.problems:
+                return Reading("ask", frames, " ".join(frame.problems[:2]), [], mentions)
+        for i, frame in enumerate(frames):
+            if frame.missing:
+                return Reading("ask", frames, self._question(frame), [], mentions)
+        return Reading("route", frames, "", [], mentions)
+
+    def _question(self, frame: Frame) -> str:
+        question = missing_question(self.catalogue, frame.intent, frame.missing)
+        return question
+
+    def _clarify(self, options: list[str]) -> str:
+        a, b = (self.catalogue.intents[o].summary for o in options[:2])
+        return f"Do you mean {_first(a)}, or {_first(b)}?"
+
+    def _conversation(
+        self, found: list[tuple[Intent, float]], mentions: list[Mention], text: str
+    ) -> Reading:
+        if not found:
+            return Reading("decline", [], "", [], mentions)
+        intent, p = max(found, key=lambda x: x[1])
+        act: dict[str, Act] = {
+            "conversation.greeting": "greet",
+            "conversation.thanks": "thanks",
+            "conversation.help": "help",
+            "conversation.approve": "approve",
+            "conversation.reject": "reject",
+        }
+        if p < NOT_UNDERSTOOD and intent.id != "conversation.out_of_scope":
+            return Reading("decline", [], "", [], mentions)
+        out_of_scope = intent.id == "conversation.out_of_scope"
+        return Reading(act.get(intent.id, "decline"), [], "", [], mentions, understood=out_of_scope)
+
+    # ───────────────────────── the conversation so far ─────────────────────────
+
+    def _context(self, history: Sequence[Turn], now: datetime) -> list[Mention]:
+        """What earlier turns named, newest first (an answer before its request)."""
+        found: list[Mention] = []
+        for turn in reversed(history):
+            for text in (turn.answer, turn.request):
+                found.extend(m for m in self.mentions(text, now) if m.type in _CONTEXT_TYPES)
+        return found
+
+    def _follow_up(
+        self,
+        text: str,
+        mentions: list[Mention],
+        previous: Reading | None,
+        context: list[Mention],
+        now: datetime,
+    ) -> Reading | None:
+        """A turn that only makes sense with the one before: the answer to Titan's question,
+        the choice between two intents, or "and Munich?"."""
+        if previous is None or not previous.frames:
+            return None
+        words = re.findall(r"[a-z]+", mask(text, mentions).lower())
+        if previous.act == "clarify":
+            picked = self._pick(text, words, previous)
+            if picked is not None:
+                frame = previous.frames[0]
+                clause = Clause(0, len(frame.clause), frame.clause)
+                made = self._frame(picked, clause, self.mentions(frame.clause, now), mentions,
+                                   context, frame.clause, 1.0, now)  # fmt: skip
+                return self._decide(self._expand([made], mentions, context, text, now), mentions)
+        if previous.act == "ask":
+            answered = self._answer_to_question(text, mentions, previous, context, now)
+            if answered is not None:
+                return answered
+        elliptic = _FOLLOW_UP.search(text) and len(words) <= 8
+        short = len([w for w in words if w not in ("and", "what", "about", "for", "the")]) <= 2
+        if (elliptic or (short and mentions)) and previous.act == "route":
+            frames = [self._again(f, mentions, now) for f in previous.frames]
+            frames = [f for f in frames if f is not None]
+            if frames:
+                return self._decide(frames, mentions)
+        return None
+
+    def _again(self, frame: Frame, mentions: list[Mention], now: datetime) -> Frame | None:
+        """The previous frame with the values this turn names put in place of those of the same
+        kind ("and Munich?" after a question about Phoenix)."""
+        slots = dict(frame.slots)
+        changed = False
+        for name, slot in frame.intent.slots.items():
+            fits = [m for m in mentions if m.type == slot.type]
+            if fits:
+                slots[name] = [m.value for m in fits] if slot.many else fits[0].value
+                changed = True
+        if not changed:
+            return None
+        again = Frame(frame.intent, frame.clause, slots, [], [], [], frame.confidence)
+        filled = Filled(values=slots)
+        again.problems = problems(frame.intent, filled, mentions, self.names, now)
+        again.missing = [
+            n for n, s in frame.intent.slots.items() if s.required and slots.get(n) is None
+        ]
+        return again
+
+    def _answer_to_question(
+        self, text: str, mentions: list[Mention], previous: Reading, context: list[Mention],
+        now: datetime,
+    ) -> Reading | None:  # fmt: skip
+        frames = [Frame(f.intent, f.clause, dict(f.slots), list(f.missing), list(f.problems),
+                        list(f.from_team), f.confidence) for f in previous.frames]  # fmt: skip
+        answered = False
+        for frame in frames:
+            for name in list(frame.missing) + _bad_slots(frame):
+                slot = frame.intent.slots[name]
+                fits = [m for m in mentions if _fits(slot.type, m)]
+                if fits:
+                    value = fits[0].value
+                    if slot.type == "datetime" and fits[0].type == "period":
+                        value = value[0]
+                    frame.slots[name] = [m.value for m in fits] if slot.many else value
+                    answered = True
+        if not answered:
+            own = self.rank(mask(text, mentions), {m.type for m in mentions if m.type in ID_TYPES})
+            if own.confidence >= UNSURE and not self.catalogue.intents[own.best].kind == "conversation":
+                return None  # a new request, not an answer
+            return None
+        for frame in frames:
+            filled = Filled(values=frame.slots)
+            frame.problems = problems(frame.intent, filled, mentions, self.names, now)
+            frame.missing = [
+                n for n, s in frame.intent.slots.items()
+                if s.required and frame.slots.get(n) is None and n not in frame.from_team
+            ]  # fmt: skip
+        return self._decide(frames, mentions)
+
+    def _pick(self, text: str, words: list[str], previous: Reading) -> Intent | None:
+        for word in words:
+            if word in _PICK and _PICK[word] < len(previous.candidates):
+                return self.catalogue.intents[previous.candidates[_PICK[word]]]
+        ranked = self.matcher.rank(mask(text, []))
+        options = [(i, ranked.probability(i)) for i in previous.candidates]
+        best = max(options, key=lambda x: x[1])
+        if best[1] > 0.02 and best[1] >= 2 * min(p for _, p in options):
+            return self.catalogue.intents[best[0]]
+        return None
+
+
+PIPELINE = ("maintenance", "inventory", "logistics", "scheduler", "governance", "communications")
+_CONTEXT_TYPES = {*ID_TYPES, "fault", "sensor"}
+
+
+def _shift(m: Mention, by: int) -> Mention:
+    return Mention(m.type, m.value, m.begin - by, m.end - by, m.text, m.exact)
+
+
+def _fits(kind: str, m: Mention) -> bool:
+    if kind == "quantity":
+        return m.type == "number"
+    if kind == "number":
+        return m.type in ("number", "weight")
+    if kind == "datetime":
+        return m.type in ("datetime", "period")
+    return m.type == kind
+
+
+def _bad_slots(frame: Frame) -> list[str]:
+    """Slots whose value was refused (so an answer replaces it)."""
+    return [n for n, v in frame.slots.items() if v is not None and any(
+        str(plain(v)) in p for p in frame.problems)]  # fmt: skip
+
+
+def _defaults(intent: Intent, filled: Filled, now: datetime) -> None:
+    """Named defaults of periods ('last_7_days') as the period they name."""
+    for name, slot in intent.slots.items():
+        value = filled.values.get(name)
+        if isinstance(value, str) and value in PERIOD_DEFAULTS and slot.type == "period":
+            filled.values[name] = (now - PERIOD_DEFAULTS[value], now)
+
+
+def _first(summary: str) -> str:
+    return re.split(r"[:(]", summary)[0].strip()
+
+
+def week_of(now: datetime) -> tuple[datetime, datetime]:
+    return now - timedelta(days=7), now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, Literal
 
@@ -63,10 +64,68 @@ def _finish(state: TitanState, agent: str, summary: str) -> Command[Literal["too
 def _content(message: ToolMessage) -> str:
     artifact = message.artifact
     if isinstance(artifact, dict) and artifact.get("structured_content") is not None:
-        text = json.dumps(artifact["structured_content"], default=str)
-    else:
-        text = message.text
+        return fit(artifact["structured_content"], RESULT_CHARS)
+    text = message.text
     return text if len(text) <= RESULT_CHARS else text[:RESULT_CHARS] + " …(cut)"
+
+
+_MORE = "…"
+
+
+def fit(data: Any, limit: int) -> str:
+    """`data` as JSON of at most about `limit` characters that is still JSON: the longest lists
+    are cut (the first items kept, a note of how many were left out) and long strings
+    shortened, so that a model reads a valid, smaller result rather than a broken one."""
+    text = json.dumps(data, default=str)
+    if len(text) > limit:
+        data = copy.deepcopy(data)  # shrunk in place below; the tool's result stays whole
+    for _ in range(60):
+        if len(text) <= limit:
+            return text
+        data, changed = _shrink(data)
+        if not changed:
+            break
+        text = json.dumps(data, default=str)
+    return text[:limit] + " …(cut)"
+
+
+def _shrink(data: Any) -> tuple[Any, bool]:
+    """`data` with its biggest list halved (or, with no list left to halve, long strings cut)."""
+    paths: list[tuple[int, list[Any]]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, list):
+            if len(value) > 2:
+                paths.append((len(json.dumps(value, default=str)), value))
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    walk(data)
+    if paths:
+        _, biggest = max(paths, key=lambda p: p[0])
+        earlier = 0
+        if isinstance(biggest[-1], str) and biggest[-1].startswith(_MORE):
+            earlier = int(biggest.pop().split()[1])
+        keep = max(2, len(biggest) // 2)
+        dropped = earlier + len(biggest) - keep
+        del biggest[keep:]
+        biggest.append(f"{_MORE} {dropped} more not shown")
+        return data, True
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 200:
+            return value[:200] + "…"
+        if isinstance(value, list):
+            return [cut(v) for v in value]
+        if isinstance(value, dict):
+            return {k: cut(v) for k, v in value.items()}
+        return value
+
+    smaller = cut(data)
+    return smaller, smaller != data
 
 
 class ToolRunner:

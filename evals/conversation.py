@@ -27,7 +27,7 @@ from evals.taskfile import Edit, Task
 from evals.transcript import ApprovalSeen, Call, CallStatus, StateResult, Tokens, Transcript, Turn
 from evals.workbench import Workbench
 from tools import clock, db
-from tools.errors import ValidationError
+from tools.errors import ConflictError, ValidationError
 from tools.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -132,13 +132,20 @@ async def converse(team: Agents, task: Task, writes: set[str], transcript: Trans
     decisions = list(task.decisions)
     for number, request in enumerate(task.turns, start=1):
         last = transcript.turns[-1] if transcript.turns else None
-        if last is not None and last.approvals and last.approvals[-1].decision is None:
+        waiting = last is not None and last.approvals and last.approvals[-1].decision is None
+        try:
+            # A turn asked while an approval waits may be the decision itself ("approve it").
+            result = await team.ask(request, thread, user=USER)
+        except ConflictError:
+            if not waiting:
+                raise
             transcript.error = (
-                f"turn {number} was not asked: the thread still waits for approval of "
-                f"{last.approvals[-1].action} and the task has no decision left for it"
+                f"turn {number} was not understood as a decision: the thread still waits for "
+                f"approval of {last.approvals[-1].action if last else '?'}"
             )
             break
-        result = await team.ask(request, thread, user=USER)
+        if waiting and last is not None:
+            last.approvals[-1].decision = "in chat: " + request[:80]
         seen: list[ApprovalSeen] = []
         while result.approval is not None and decisions:
             pending, decision = result.approval, decisions.pop(0)

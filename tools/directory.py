@@ -32,6 +32,7 @@ class WorkCenterEntry(BaseModel):
 
 class MachineEntry(BaseModel):
     machine_id: str
+    name: str
     facility_id: str
     work_center_id: str
     model: str
@@ -42,6 +43,7 @@ class MachineEntry(BaseModel):
 class CustomerEntry(BaseModel):
     customer_id: str
     name: str
+    contact_email: str | None = None
 
 
 class SupplierEntry(BaseModel):
@@ -85,12 +87,13 @@ select
        'name', name) order by work_center_id), '[]')
    from work_centers) as work_centers,
   (select coalesce(json_agg(json_build_object(
-       'machine_id', e.machine_id, 'facility_id', e.facility_id,
+       'machine_id', e.machine_id, 'name', e.name, 'facility_id', e.facility_id,
        'work_center_id', e.work_center_id, 'model', e.model, 'wc_type', m.wc_type,
        'status', e.status) order by e.machine_id), '[]')
    from equipment e join machine_models m on m.model = e.model) as machines,
   (select coalesce(json_agg(json_build_object(
-       'customer_id', customer_id, 'name', name) order by customer_id), '[]')
+       'customer_id', customer_id, 'name', name, 'contact_email', contact_email)
+       order by customer_id), '[]')
    from customers) as customers,
   (select coalesce(json_agg(json_build_object(
        'supplier_id', supplier_id, 'name', name) order by supplier_id), '[]')

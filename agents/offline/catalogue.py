@@ -145,6 +145,15 @@ class Intent(BaseModel):
     covers: list[str] = Field(
         default_factory=list, description="intents this one does as part of it (not run twice)"
     )
+    cues: list[str] = Field(
+        default_factory=list,
+        description="words one of which a request must use for this intent (what leaves the "
+        "plant is never sent on a guess)",
+    )
+    needs: list[list[str]] = Field(
+        default_factory=list, description="groups of slots of which at least one is needed"
+    )
+    needs_ask: str | None = Field(default=None, description="the question when a group is empty")
     domain: str = ""
 
     @field_validator("examples")
@@ -181,6 +190,13 @@ class Catalogue(BaseModel):
     intents: dict[str, Intent]
     vocabularies: dict[str, Vocabulary]
     domains: dict[str, str] = Field(default_factory=dict, description="domain → what it covers")
+    groups: dict[str, list[str]] = Field(
+        default_factory=dict, description="a vocabulary value that stands for several"
+    )
+
+    def values_of(self, value: str) -> list[str]:
+        """The tool values a vocabulary value stands for (a group's, or itself)."""
+        return self.groups.get(value, [value])
 
     def get(self, intent_id: str) -> Intent:
         try:
@@ -208,6 +224,12 @@ def _check_references(catalogue: Catalogue) -> None:
         for follow in intent.then:
             if follow.intent not in catalogue.intents:
                 problems.append(f"{intent.id}: follow-up {follow.intent!r} is not an intent")
+        for group in intent.needs:
+            for name in group:
+                if name not in intent.slots:
+                    problems.append(f"{intent.id}: needs slot {name!r}, which it does not have")
+        if intent.needs and not intent.needs_ask:
+            problems.append(f"{intent.id}: needs slots but says no question to ask for them")
         for covered in intent.covers:
             if covered not in catalogue.intents:
                 problems.append(f"{intent.id}: covers {covered!r}, which is not an intent")
@@ -220,12 +242,14 @@ def parse_catalogue(files: dict[str, str]) -> Catalogue:
     intents: dict[str, Intent] = {}
     vocabularies: dict[str, Vocabulary] = {}
     domains: dict[str, str] = {}
+    groups: dict[str, list[str]] = {}
     for stem, text in sorted(files.items()):
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise CatalogueError(f"{stem}.toml is not valid TOML: {exc}") from exc
         if stem == "vocabulary":
+            groups = data.pop("groups", {})
             for name, values in data.items():
                 vocabularies[name] = Vocabulary(values=values)
             continue
@@ -238,7 +262,9 @@ def parse_catalogue(files: dict[str, str]) -> Catalogue:
             if intent.id in intents:
                 raise CatalogueError(f"intent {intent.id} is declared twice")
             intents[intent.id] = intent
-    catalogue = Catalogue(intents=intents, vocabularies=vocabularies, domains=domains)
+    catalogue = Catalogue(
+        intents=intents, vocabularies=vocabularies, domains=domains, groups=groups
+    )
     _check_references(catalogue)
     return catalogue
 

@@ -55,6 +55,12 @@ def _declarative(text: str, starting: frozenset[str]) -> bool:
     return not stripped.endswith("?") and _first_word(stripped) not in starting
 
 
+_AUXILIARIES = {
+    "is", "are", "was", "were", "do", "does", "did", "has", "have", "can", "could", "will",
+    "would", "should",
+}  # fmt: skip
+
+
 def _pieces(sentence: str, offset: int, starting: frozenset[str]) -> list[Clause]:
     cuts = [0]
     for m in _JOINER.finditer(sentence):
@@ -62,18 +68,30 @@ def _pieces(sentence: str, offset: int, starting: frozenset[str]) -> list[Clause
         words = re.findall(r"[a-z']+", after.lower())
         if not words or words[0] not in starting or words[0] in _NOT_STARTERS:
             continue
+        # "… and is packed" goes on with the same clause; "… and can we make the date?" asks.
+        if words[0] in _AUXILIARIES and not sentence.rstrip().endswith("?"):
+            continue
         before = sentence[cuts[-1] : m.start()]
         if len(re.findall(r"\w+", before)) < 2 or len(words) < 2:
             continue
         cuts.append(m.end())
     cuts.append(len(sentence))
     out: list[Clause] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    carried: int | None = None  # where a stated fact began, joining the piece after it
+    for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
         piece = sentence[a:b]
         piece = re.sub(r"(?:,\s*|\s+)(?:and|then|also|plus)\s*$", "", piece.rstrip(" ,"), flags=re.I)
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            out.append(Clause(offset + a + lead, offset + a + lead + len(piece.strip()), piece.strip()))
+        if not piece.strip():
+            continue
+        lead = len(piece) - len(piece.lstrip())
+        begin = offset + a + lead
+        if i < len(cuts) - 2 and _declarative(piece, starting):
+            carried = begin if carried is None else carried
+            continue
+        start = carried if carried is not None else begin
+        carried = None
+        end = offset + a + lead + len(piece.strip())
+        out.append(Clause(start, end, ""))
     return out
 
 
@@ -94,7 +112,8 @@ def split(text: str, starting: frozenset[str]) -> list[Clause]:
             carried = sentence if carried is None else Clause(carried.begin, sentence.end,
                                                                text[carried.begin : sentence.end])  # fmt: skip
             continue
-        pieces = _pieces(sentence.text, sentence.begin, starting)
+        pieces = [Clause(c.begin, c.end, text[c.begin : c.end])
+                  for c in _pieces(sentence.text, sentence.begin, starting)]  # fmt: skip
         if carried is not None and pieces:
             first = pieces[0]
             pieces[0] = Clause(carried.begin, first.end, text[carried.begin : first.end])

@@ -66,10 +66,11 @@ class Mention:
     end: int
     text: str
     exact: bool = True
+    derived: bool = False  # inferred from other words ("the grinder in Phoenix"), not said
 
     @property
     def masked(self) -> bool:
-        return self.type in MASKED
+        return self.type in MASKED and not self.derived
 
 
 def _ids(text: str) -> list[Mention]:
@@ -150,7 +151,30 @@ def find_mentions(
     taken += [(m.begin, m.end) for m in times]
     amounts = [_amount(a) for a in find_amounts(text, taken=taken)]
     words = _vocabulary(text, vocabularies)
-    return sorted([*ids, *plant, *times, *amounts, *words], key=lambda m: (m.begin, -m.end))
+    derived = _by_kind_and_site(plant, words, names)
+    return sorted(
+        [*ids, *plant, *times, *amounts, *words, *derived], key=lambda m: (m.begin, -m.end)
+    )
+
+
+def _by_kind_and_site(
+    plant: list[Mention], words: list[Mention], names: PlantNames
+) -> list[Mention]:
+    """The machine or work center meant by its kind and site ("the heat treat furnace in
+    Munich", "the Phoenix grinding cell"), when the plant has exactly one such."""
+    sites = [m.value for m in plant if m.type == "facility"]
+    if not sites or any(m.type in ("machine", "work_center") for m in plant):
+        return []
+    found: list[Mention] = []
+    for kind in (m for m in words if m.type == "wc_type"):
+        for entity in ("machine", "work_center"):
+            fits = [
+                e.value for e in names.of_type(entity)
+                if e.facility in sites and e.detail.get("wc_type") == kind.value
+            ]  # fmt: skip
+            if len(fits) == 1:
+                found.append(Mention(entity, fits[0], kind.begin, kind.end, kind.text, False, True))
+    return found
 
 
 def mask(text: str, mentions: list[Mention]) -> str:

@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from agents.offline import drafts
+from agents.offline.catalogue import load_catalogue
+from agents.offline.drafts import names_in_use
 from agents.offline.expressions import function
 from tools import clock
 
@@ -190,6 +192,50 @@ def notice_entity(shipment: str | None, order: str | None, machine: str | None,
         if value:
             return kind
     return None
+
+
+@function
+def filter_value(value: str | None) -> str | None:
+    """A vocabulary value as a tool's filter: a group ("any machine not running") is no filter
+    at the tool, and the answer keeps the group's values."""
+    if value is None or value in load_catalogue().groups:
+        return None
+    return value
+
+
+@function
+def the_one(rows: Any, *statuses: str) -> dict[str, Any] | None:
+    """The only row (in one of `statuses`, when given), or None when there are none or several."""
+    found = [r for r in _rows(rows) if not statuses or r.get("status") in statuses]
+    return found[0] if len(found) == 1 else None
+
+
+@function
+def customer_address(customer: str | None) -> str | None:
+    """Where a customer's messages go (their contact email), from the plant directory."""
+    names = names_in_use.get()
+    entry = names.get("customer", customer) if names and customer else None
+    email = entry.detail.get("contact_email") if entry else None
+    return str(email) if email else customer
+
+
+@function
+def entity_kind(order: Any, machine: Any, work_order: Any, purchase_order: Any, shipment: Any,
+                inquiry: Any) -> str | None:  # fmt: skip
+    """The audit trail's name for the kind of the first thing named (a machine is equipment)."""
+    for kind, value in (("order", order), ("equipment", machine), ("work_order", work_order),
+                        ("purchase_order", purchase_order), ("shipment", shipment),
+                        ("inquiry", inquiry)):  # fmt: skip
+        if value:
+            return kind
+    return None
+
+
+@function
+def site_of(machine: str | None) -> str | None:
+    names = names_in_use.get()
+    entry = names.get("machine", machine) if names and machine else None
+    return str(entry.facility) if entry and entry.facility else None
 
 
 @function

@@ -31,7 +31,7 @@ _MONEY = re.compile(
     rf"|(?P<b>{_DIGITS})\s*(?P<bk>k|m|thousand|million)?\s*(?:USD|dollars?|bucks|EUR|euros?)\b)",
     re.I,
 )
-_WEIGHT = re.compile(rf"(?P<n>{_AMOUNT})\s*(?P<u>kg|kgs|kilos?|kilograms?|tonnes?|lbs?|pounds)\b", re.I)
+_WEIGHT = re.compile(rf"(?P<n>{_AMOUNT})\s*(?P<u>kg|kgs|kilos?|kilograms?|tonnes?|tons?|t|lbs?|pounds)\b", re.I)
 _DAYS = re.compile(
     rf"(?P<n>{_AMOUNT})\s*(?P<u>days?|weeks?|working days?)\b(?=\s*(?:late|later|behind|delay|"
     rf"overdue|early|earlier|ahead|sooner|out|slip|\.|,|$))",
@@ -99,7 +99,7 @@ def find_amounts(text: str, *, taken: list[tuple[int, int]] | None = None) -> li
     for m in _WEIGHT.finditer(text):
         value = word_number(m.group("n"))
         unit = m.group("u").lower()
-        if value is not None and unit.startswith(("tonne",)):
+        if value is not None and (unit.startswith(("tonne", "ton")) or unit == "t"):
             value *= 1000
         elif value is not None and unit.startswith(("lb", "pound")):
             value = (value * Decimal("0.4536")).quantize(Decimal("0.1"))

@@ -44,6 +44,8 @@ _REASON = re.compile(
     r"(?:\b(?:because|since|as|due to|until|till|reason(?: is)?:?|for)\b|[,;:—–]|\s-\s)\s*(.+)$",
     re.I,
 )
+_STRONG_REASON = re.compile(r"\b(?:because|since|due to|until|till|the reason is|reason:)\s+(.+)$", re.I)
+_LEADING_VERB = re.compile(r"^(?:is|was|has been|have been|got|it's|it is|as)\s+", re.I)
 _MESSAGE = re.compile(r"(?:\b(?:that|saying|to say|know|about)\b|[:—–]|\s-\s)\s*(.+)$", re.I)
 _MESSAGE_NOISE = re.compile(
     r"^(?:an?\s+)?(?:e-?mail|note|message|line|update|quick note|heads-up)\s*(?:to say|saying|that)?\s*",
@@ -125,6 +127,12 @@ def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
         return clause or None
     if how == "request":
         return sources.request_text.strip() or None
+    if slot.after:
+        lowered = clause.lower()
+        at = max((m.end() for w in slot.after for m in re.finditer(rf"\b{re.escape(w)}\s+", lowered)),
+                 default=-1)  # fmt: skip
+        if at >= 0:
+            return clause[at:].strip(" .,;") or None
     pattern = _REASON if how == "reason" else _MESSAGE
     # A reason is read after the last ID the clause names ("cancel WO-3005, it was a false
     # alarm"); a message after whom it goes to ("tell Airbus their certificates are ready").
@@ -138,6 +146,16 @@ def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
     tail = clause[anchor:] if anchor < len(clause) else ""
     found = pattern.search(tail) or pattern.search(clause)
     text = found.group(1) if found else (tail if how == "message" else "")
+    if how == "reason":
+        strong = _STRONG_REASON.search(clause)
+        said = _LEADING_VERB.sub("", tail.strip(" ,.;:—–-"))
+        sentences = [x for x in re.split(r"(?<=[.!?])\s+", clause) if x.strip()]
+        if strong:
+            text = strong.group(0) if strong.group(0).lower().startswith(("until", "till")) else strong.group(1)
+        elif len(sentences) > 1:
+            text = " ".join(sentences[:-1])
+        elif anchor and len(said.split()) >= 2:
+            text = said
     if how == "message":
         text = _MESSAGE_NOISE.sub("", text.strip())
         text = re.sub(r"^(?:know|that)\s+", "", text, flags=re.I)

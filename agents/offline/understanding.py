@@ -37,11 +37,32 @@ CLOSE = 0.6
 # how much each kind it can take counts for it.
 FOREIGN_ID = 0.35
 FITTING_ID = 1.3
+# A clause naming no ID ("cancel that shipment") leans towards the intents that take the IDs the
+# last turn named.
+RECENT_ID = 1.6
 HISTORY_TURNS = 4
+# A clause of a few words that names no ID and fits no intent at least this well is read with
+# the clause before it.
+SHORT_AND_UNSURE = 0.6
 _FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same for|and for|and what about|"
                         r"what of|now|ok and|also)\b", re.I)  # fmt: skip
-_STATE_QUESTION = re.compile(r"^\s*(?:was|is|has|have|did|were|are|does|do|had)\b", re.I)
+_STATE_QUESTION = re.compile(
+    r"^\s*(?:(?:was|is|has|have|were|are|had)\b|(?:did|does|do)\s+(?:we|you|they|i|it|our|any"
+    r"|anyone|anybody|he|she|the)\b)",
+    re.I,
+)
 _ASKING_TO_ACT = re.compile(r"^\s*(?:can|could|would|will)\s+(?:you|we|u)\b|please|pls", re.I)
+def _is_question(clause: str) -> bool:
+    """A question about how things are, not a polite request to act ("can you cancel …")."""
+    text = clause.strip()
+    if _ASKING_TO_ACT.search(text):
+        return False
+    last = re.split(r"(?<=[.!?])\s+", text)[-1]
+    return last.endswith("?") or bool(_STATE_QUESTION.search(last)) or bool(
+        re.match(r"\s*(?:what|which|where|when|who|why|how)\b", last, re.I)
+    )
+
+
 _PICK = {"first": 0, "1": 0, "one": 0, "former": 0, "second": 1, "2": 1, "two": 1, "latter": 1}
 
 
@@ -151,32 +172,43 @@ class Brain:
         return find_mentions(text, names=self.names, vocabularies=self.catalogue.vocabularies,
                              now=now)  # fmt: skip
 
-    def rank(self, masked: str, ids: set[str]) -> Ranked:
-        """The intents for a masked clause, weighed by the kinds of IDs it names."""
+    def rank(self, masked: str, ids: set[str], *, recent: set[str] | None = None) -> Ranked:
+        """The intents for a masked clause, weighed by the kinds of IDs it names (or, naming
+        none, those the conversation just named), and without the intents whose cue words it
+        does not use."""
         ranked = self.matcher.rank(masked)
+        lowered = masked.lower()
         weighted: list[tuple[str, float]] = []
         for intent_id, p in zip(ranked.intents, ranked.probabilities, strict=True):
             intent = self.catalogue.intents[intent_id]
+            if intent.cues and not any(re.search(rf"\b{re.escape(c)}", lowered) for c in intent.cues):
+                weighted.append((intent_id, 0.0))
+                continue
             takes = {s.type for s in intent.slots.values()} & set(ID_TYPES)
             foreign = len(ids - takes) if intent.kind != "conversation" else len(ids)
             fitting = len(ids & takes)
-            weighted.append((intent_id, p * FOREIGN_ID**foreign * FITTING_ID**fitting))
+            weight = FOREIGN_ID**foreign * FITTING_ID**fitting
+            if not ids and recent and intent.kind != "conversation":
+                weight *= RECENT_ID ** len(recent & takes)
+            weighted.append((intent_id, p * weight))
         total = sum(w for _, w in weighted) or 1.0
         weighted.sort(key=lambda x: -x[1])
         return Ranked(tuple(i for i, _ in weighted), tuple(w / total for _, w in weighted))
 
     def _choose(self, clause: str, ranked: Ranked) -> tuple[Intent, float]:
-        """The intent for a clause; a question about a state reads rather than writes."""
+        """The intent for a clause. A question never writes: asked as a question, the best
+        intent that only reads is taken (its own agent's first)."""
         best = self.catalogue.intents[ranked.best]
-        if (
-            best.writes
-            and _STATE_QUESTION.search(clause)
-            and not _ASKING_TO_ACT.search(clause)
-        ):
-            for intent_id, p in ranked.top(6)[1:]:
-                other = self.catalogue.intents[intent_id]
-                if other.agent == best.agent and other.kind == "read" and p >= 0.3 * ranked.confidence:
-                    return other, p
+        if best.writes and _is_question(clause):
+            reads = [
+                (self.catalogue.intents[i], p)
+                for i, p in ranked.top(len(ranked.intents))
+                if self.catalogue.intents[i].kind == "read"
+            ]
+            own = [(i, p) for i, p in reads if i.agent == best.agent and p >= 0.1 * ranked.confidence]
+            chosen = own[0] if own else reads[0] if reads else None
+            if chosen is not None:
+                return chosen[0], max(chosen[1], UNSURE)
         return best, ranked.confidence
 
     # ───────────────────────── a whole turn ─────────────────────────
@@ -190,14 +222,13 @@ class Brain:
         follow = self._follow_up(text, mentions, previous, context, now)
         if follow is not None:
             return follow
-        clauses = split(text, self.starting)
+        recent = {m.type for m in context[:6] if m.type in ID_TYPES}
+        clauses = self._clauses(text, mentions, recent)
         frames: list[Frame] = []
         conversation: list[tuple[Intent, float]] = []
         unsure: tuple[Ranked, Clause] | None = None
-        for clause in clauses:
-            inside = [m for m in mentions if m.begin >= clause.begin and m.end <= clause.end]
-            ids = {m.type for m in inside if m.type in ID_TYPES}
-            ranked = self.rank(mask(clause.text, [_shift(m, clause.begin) for m in inside]), ids)
+        for clause, ranked in clauses:
+            inside = _inside(mentions, clause)
             intent, p = self._choose(clause.text, ranked)
             if intent.kind == "conversation":
                 conversation.append((intent, p))
@@ -215,6 +246,31 @@ class Brain:
             options = [i for i, _ in ranked.top(2)]
             return Reading("clarify", frames, self._clarify(options), options, mentions)
         return self._decide(self._expand(frames, mentions, context, text, now), mentions)
+
+    def _ranked(self, clause: Clause, mentions: list[Mention], recent: set[str]) -> Ranked:
+        inside = _inside(mentions, clause)
+        ids = {m.type for m in inside if m.type in ID_TYPES and not m.derived}
+        masked = mask(clause.text, [_shift(m, clause.begin) for m in inside])
+        return self.rank(masked, ids, recent=recent)
+
+    def _clauses(
+        self, text: str, mentions: list[Mention], recent: set[str]
+    ) -> list[tuple[Clause, Ranked]]:
+        """The clauses of `text`, each ranked; a short clause that names nothing and fits no
+        intent well ("and what's on it?", "new ETA Friday") belongs to the one before it."""
+        out: list[tuple[Clause, Ranked]] = []
+        for clause in split(text, self.starting):
+            ranked = self._ranked(clause, mentions, recent)
+            if out:
+                named = any(m.type in ID_TYPES for m in _inside(mentions, clause))
+                short = len(re.findall(r"[a-z']+", clause.text.lower())) <= 5
+                if not named and short and ranked.confidence < SHORT_AND_UNSURE:
+                    previous = out[-1][0]
+                    joined = Clause(previous.begin, clause.end, text[previous.begin : clause.end])
+                    out[-1] = (joined, self._ranked(joined, mentions, recent))
+                    continue
+            out.append((clause, ranked))
+        return out
 
     def _frame(
         self,
@@ -239,7 +295,8 @@ class Brain:
         )
         filled = fill(intent, sources)
         _defaults(intent, filled, now)
-        frame = Frame(intent, clause.text, filled.values, filled.missing, [], filled.from_team,
+        missing = filled.missing + _unmet(intent, filled.values)
+        frame = Frame(intent, clause.text, filled.values, missing, [], filled.from_team,
                       confidence)  # fmt: skip
         frame.problems = problems(intent, filled, mentions, self.names, now)
         return frame
@@ -294,10 +351,15 @@ class Brain:
         for frame in frames:
             # A value an earlier specialist of the route will find is not asked for.
             earlier = any(
+                order.get(f.intent.agent or "", 99) <= order.get(frame.intent.agent or "", 99)
+                for f in frames[: frames.index(frame)]
+            ) or any(
                 order.get(f.intent.agent or "", 99) < order.get(frame.intent.agent or "", 99)
                 for f in frames
             )
             for name in list(frame.missing):
+                if name == NEEDS:
+                    continue
                 if earlier and "team" in frame.intent.slots[name].sources:
                     frame.missing.remove(name)
                     frame.from_team.append(name)
@@ -311,8 +373,9 @@ class Brain:
         return Reading("route", frames, "", [], mentions)
 
     def _question(self, frame: Frame) -> str:
-        question = missing_question(self.catalogue, frame.intent, frame.missing)
-        return question
+        if frame.missing[0] == NEEDS:
+            return frame.intent.needs_ask or "Which one do you mean?"
+        return missing_question(self.catalogue, frame.intent, frame.missing)
 
     def _clarify(self, options: list[str]) -> str:
         a, b = (self.catalogue.intents[o].summary for o in options[:2])
@@ -397,7 +460,7 @@ class Brain:
         again.problems = problems(frame.intent, filled, mentions, self.names, now)
         again.missing = [
             n for n, s in frame.intent.slots.items() if s.required and slots.get(n) is None
-        ]
+        ] + _unmet(frame.intent, slots)
         return again
 
     def _answer_to_question(
@@ -408,7 +471,12 @@ class Brain:
                         list(f.from_team), f.confidence) for f in previous.frames]  # fmt: skip
         answered = False
         for frame in frames:
-            for name in list(frame.missing) + _bad_slots(frame):
+            empty = [n for n, s in frame.intent.slots.items()
+                     if frame.slots.get(n) is None and s.type != "text" and n not in frame.missing]  # fmt: skip
+            wanted = [n for n in frame.missing if n != NEEDS] + _bad_slots(frame) + empty
+            if NEEDS in frame.missing:
+                wanted += [n for group in frame.intent.needs for n in group]
+            for name in dict.fromkeys(wanted):
                 slot = frame.intent.slots[name]
                 fits = [m for m in mentions if _fits(slot.type, m)]
                 if fits:
@@ -416,7 +484,7 @@ class Brain:
                     if slot.type == "datetime" and fits[0].type == "period":
                         value = value[0]
                     frame.slots[name] = [m.value for m in fits] if slot.many else value
-                    answered = True
+                    answered = answered or name not in empty or _needed(frame.intent, name)
         if not answered:
             own = self.rank(mask(text, mentions), {m.type for m in mentions if m.type in ID_TYPES})
             if own.confidence >= UNSURE and not self.catalogue.intents[own.best].kind == "conversation":
@@ -428,7 +496,7 @@ class Brain:
             frame.missing = [
                 n for n, s in frame.intent.slots.items()
                 if s.required and frame.slots.get(n) is None and n not in frame.from_team
-            ]  # fmt: skip
+            ] + _unmet(frame.intent, frame.slots)  # fmt: skip
         return self._decide(frames, mentions)
 
     def _pick(self, text: str, words: list[str], previous: Reading) -> Intent | None:
@@ -445,6 +513,26 @@ class Brain:
 
 PIPELINE = ("maintenance", "inventory", "logistics", "scheduler", "governance", "communications")
 _CONTEXT_TYPES = {*ID_TYPES, "fault", "sensor"}
+
+
+NEEDS = "@needs"
+
+
+def _unmet(intent: Intent, values: dict[str, Any]) -> list[str]:
+    """NEEDS when a group of slots of which one is needed ("the work order, or its machine")
+    has none filled."""
+    for group in intent.needs:
+        if all(values.get(name) is None for name in group):
+            return [NEEDS]
+    return []
+
+
+def _needed(intent: Intent, name: str) -> bool:
+    return any(name in group for group in intent.needs)
+
+
+def _inside(mentions: list[Mention], clause: Clause) -> list[Mention]:
+    return [m for m in mentions if m.begin >= clause.begin and m.end <= clause.end]
 
 
 def _shift(m: Mention, by: int) -> Mention:

@@ -95,6 +95,24 @@ def rows_of(value: Any) -> list[dict[str, Any]]:
     return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
 
 
+def keep(rows: list[dict[str, Any]], wanted: Any, key: str = "status") -> list[dict[str, Any]]:
+    """The rows whose `key` is the value asked for, or one of the values its group stands for
+    ("down": down, in maintenance or offline)."""
+    if not wanted:
+        return rows
+    from agents.offline.catalogue import load_catalogue
+
+    values = set(load_catalogue().values_of(str(wanted)))
+    return [r for r in rows if r.get(key) in values]
+
+
+def status_words(value: Any) -> str:
+    """A status value or group in words: NOT_RUNNING → not running, ACTIVE_WORK → open."""
+    shown = {"NOT_RUNNING": "not running", "ACTIVE_WORK": "open", "OPEN_PO": "open",
+             "OPEN_ORDER": "open"}  # fmt: skip
+    return shown.get(str(value), words(value)) if value else ""
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, limit: int = MAX_ROWS) -> str:
     """A compact Markdown table; rows past `limit` are counted, not shown."""
     if not rows:

@@ -7,6 +7,8 @@ from typing import Any
 from agents.offline.answers import answer
 from agents.offline.answers.common import (
     day,
+    keep,
+    status_words,
     label,
     listing,
     money,
@@ -257,9 +259,9 @@ def purchase_order(p: Progress) -> str:
 
 @answer("purchase_orders")
 def purchase_orders(p: Progress) -> str:
-    rows = rows_of(p.result("list_purchase_orders"))
+    rows = keep(rows_of(p.result("list_purchase_orders")), p.values.get("status"))
     filters = [x for x in (label("supplier", p.values.get("supplier")) if p.values.get("supplier") else None,
-                           words(p.values.get("status")), p.values.get("sku"),
+                           status_words(p.values.get("status")), p.values.get("sku"),
                            label("facility", p.values.get("facility")) if p.values.get("facility") else None) if x]  # fmt: skip
     scope = f" ({', '.join(filters)})" if filters else ""
     if not rows:

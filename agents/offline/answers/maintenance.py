@@ -7,6 +7,8 @@ from typing import Any
 from agents.offline.answers import answer
 from agents.offline.answers.common import (
     hours,
+    keep,
+    status_words,
     label,
     listing,
     num,
@@ -153,9 +155,9 @@ def prediction(p: Progress) -> str:
 
 @answer("machines")
 def machines(p: Progress) -> str:
-    rows = rows_of(p.result("list_machines"))
+    rows = keep(rows_of(p.result("list_machines")), p.values.get("status"))
     scope = " ".join(
-        x for x in (words(p.values.get("status")), label("facility", p.values.get("facility"))
+        x for x in (status_words(p.values.get("status")), label("facility", p.values.get("facility"))
                     if p.values.get("facility") else "") if x
     )  # fmt: skip
     if not rows:
@@ -291,9 +293,9 @@ def work_order(p: Progress) -> str:
 
 @answer("work_orders")
 def work_orders(p: Progress) -> str:
-    rows = rows_of(p.result("list_work_orders"))
+    rows = keep(rows_of(p.result("list_work_orders")), p.values.get("status"))
     scope = " ".join(str(x) for x in (p.values.get("machine"), label("facility", p.values.get("facility")) if p.values.get("facility") else None) if x)  # fmt: skip
-    status = words(p.values.get("status"))
+    status = status_words(p.values.get("status"))
     if not rows:
         return f"No {status + ' ' if status else ''}work orders{(' for ' + scope) if scope else ''}."
     grid = table(
@@ -340,7 +342,10 @@ def oee(p: Progress) -> str:
     scope = report.get("scope_id") or "the plant"
     scope = label("facility", scope) if report.get("scope") == "facility" else scope
     if total.get("oee") is None:
-        return f"No production was recorded for {scope} from {report.get('start')} to {report.get('end')}."
+        return (
+            f"No production was recorded for {scope} from {report.get('start')} to "
+            f"{report.get('end')}, so there is no OEE for it yet."
+        )
     lead = (
         f"OEE for {scope} from {report.get('start')} to {report.get('end')}: {pct(total.get('oee'))} "
         f"(availability {pct(total.get('availability'))}, performance {pct(total.get('performance'))}, "

@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from agents.offline.answers import answer
-from agents.offline.answers.common import day, label, listing, money, plural, rows_of, table, words
+from agents.offline.answers.common import (
+    day,
+    keep,
+    label,
+    listing,
+    money,
+    plural,
+    rows_of,
+    status_words,
+    table,
+    words,
+)
 from agents.offline.planner import Progress
 
 _DONE = {
@@ -65,9 +76,9 @@ def order(p: Progress) -> str:
 
 @answer("orders")
 def orders(p: Progress) -> str:
-    rows = rows_of(p.result("list_orders"))
+    rows = keep(rows_of(p.result("list_orders")), p.values.get("status"))
     filters = [x for x in (label("customer", p.values.get("customer")) if p.values.get("customer") else None,
-                           words(p.values.get("status")), p.values.get("sku")) if x]  # fmt: skip
+                           status_words(p.values.get("status")), p.values.get("sku")) if x]  # fmt: skip
     scope = f" ({', '.join(filters)})" if filters else ""
     if not rows:
         return f"No orders{scope}."

@@ -17,7 +17,7 @@ from langgraph.graph.state import CompiledStateGraph
 from psycopg_pool import AsyncConnectionPool
 
 from agents.mcp_tools import Toolbox, open_toolbox
-from agents.models import make_model
+from agents.models import make_model, result_budget
 from agents.specialists import ToolRunner, make_approval, make_specialist
 from agents.state import AGENTS, TitanState
 from agents.supervisor import make_composer, make_supervisor
@@ -40,7 +40,7 @@ def build_graph(
     graph.add_node("supervisor", make_supervisor(model))
     for agent in AGENTS:
         graph.add_node(agent, make_specialist(agent, model, box.by_agent.get(agent, [])))
-    graph.add_node("tools", ToolRunner(box))
+    graph.add_node("tools", ToolRunner(box, result_chars=result_budget(model)))
     graph.add_node("approval", make_approval(pool))
     graph.add_node("composer", make_composer(model))
     graph.add_edge(START, "supervisor")

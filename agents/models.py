@@ -39,3 +39,17 @@ def describe_model(model: BaseChatModel) -> str:
     if isinstance(model, ChatOpenAI):
         return f"{model.model_name} at {model.openai_api_base or 'api.openai.com'}"
     return "offline (rule-based)"
+
+
+# How much of a tool result a model reads, in characters: a language model's context is
+# bounded (a result is cut down to fit, see `agents.specialists.fit`); the offline model reads
+# whole results, as its answers are built from them.
+LANGUAGE_MODEL_RESULT_CHARS = 6000
+OFFLINE_RESULT_CHARS = 500_000
+
+
+def result_budget(model: BaseChatModel) -> int:
+    """The tool-result budget of `model`."""
+    if isinstance(model, OfflineChatModel):
+        return OFFLINE_RESULT_CHARS
+    return LANGUAGE_MODEL_RESULT_CHARS

@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agents import approvals
 from agents.mcp_tools import Toolbox, acting_for
+from agents.models import LANGUAGE_MODEL_RESULT_CHARS
 from agents.prompts import load_prompt
 from agents.state import (
     ActionRecord,
@@ -27,7 +28,7 @@ from mcp_servers.runtime import Caller
 from tools.db import AsyncConn
 
 MAX_STEPS = 8
-RESULT_CHARS = 6000
+RESULT_CHARS = LANGUAGE_MODEL_RESULT_CHARS
 Back = Literal["scheduler", "inventory", "logistics", "maintenance", "communications", "governance"]
 
 
@@ -61,12 +62,12 @@ def _finish(state: TitanState, agent: str, summary: str) -> Command[Literal["too
     return Command(goto="supervisor", update={"findings": findings, "messages": [message]})
 
 
-def _content(message: ToolMessage) -> str:
+def _content(message: ToolMessage, limit: int = RESULT_CHARS) -> str:
     artifact = message.artifact
     if isinstance(artifact, dict) and artifact.get("structured_content") is not None:
-        return fit(artifact["structured_content"], RESULT_CHARS)
+        return fit(artifact["structured_content"], limit)
     text = message.text
-    return text if len(text) <= RESULT_CHARS else text[:RESULT_CHARS] + " …(cut)"
+    return text if len(text) <= limit else text[:limit] + " …(cut)"
 
 
 _MORE = "…"
@@ -90,25 +91,29 @@ def fit(data: Any, limit: int) -> str:
 
 
 def _shrink(data: Any) -> tuple[Any, bool]:
-    """`data` with its biggest list halved (or, with no list left to halve, long strings cut)."""
-    paths: list[tuple[int, list[Any]]] = []
+    """`data` a step smaller: its biggest list halved (nested lists before the top one, so a
+    list of machines keeps its machines and loses their detail first), else long strings cut,
+    else the biggest nested value left out."""
+    lists: list[tuple[int, list[Any]]] = []
+    values: list[tuple[int, dict[str, Any], str]] = []
 
-    def walk(value: Any) -> None:
+    def walk(value: Any, depth: int) -> None:
         if isinstance(value, list):
-            if len(value) > 2:
-                paths.append((len(json.dumps(value, default=str)), value))
+            items = len(value) - (1 if value and _is_note(value[-1]) else 0)
+            if items > 2:
+                lists.append((len(json.dumps(value, default=str)) * (1 + depth), value))
             for item in value:
-                walk(item)
+                walk(item, depth + 1)
         elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
+            for key, item in value.items():
+                if depth >= 2 and isinstance(item, dict | list):
+                    values.append((len(json.dumps(item, default=str)), value, key))
+                walk(item, depth + 1)
 
-    walk(data)
-    if paths:
-        _, biggest = max(paths, key=lambda p: p[0])
-        earlier = 0
-        if isinstance(biggest[-1], str) and biggest[-1].startswith(_MORE):
-            earlier = int(biggest.pop().split()[1])
+    walk(data, 0)
+    if lists:
+        _, biggest = max(lists, key=lambda p: p[0])
+        earlier = int(biggest.pop().split()[1]) if _is_note(biggest[-1]) else 0
         keep = max(2, len(biggest) // 2)
         dropped = earlier + len(biggest) - keep
         del biggest[keep:]
@@ -125,14 +130,25 @@ def _shrink(data: Any) -> tuple[Any, bool]:
         return value
 
     smaller = cut(data)
-    return smaller, smaller != data
+    if smaller != data:
+        return smaller, True
+    if values:
+        _, holder, key = max(values, key=lambda v: v[0])
+        holder[key] = f"{_MORE} left out"
+        return data, True
+    return data, False
+
+
+def _is_note(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_MORE)
 
 
 class ToolRunner:
     """Runs the latest tool calls of the current specialist, stopping at the approval gate."""
 
-    def __init__(self, box: Toolbox) -> None:
+    def __init__(self, box: Toolbox, *, result_chars: int = RESULT_CHARS) -> None:
         self.box = box
+        self.result_chars = result_chars
 
     async def __call__(self, state: TitanState, config: RunnableConfig) -> Command[Any]:
         agent = state.get("agent", "")
@@ -202,7 +218,7 @@ class ToolRunner:
             caller = Caller(user_id=_user_of(config), thread_id=thread, approval_id=approval)
             with acting_for(caller):
                 message = await self._run(agent, call["name"], args, call_id, key)
-            ok, text = message.status != "error", _content(message)
+            ok, text = message.status != "error", _content(message, self.result_chars)
             scratch.append(
                 ToolMessage(
                     content=text,

@@ -50,7 +50,7 @@ class Workbench:
                 self._plant.pool, self._plant.location = pool, location
             async with open_checkpointer(url) as saver:
                 graph = build_graph(self._box, model, pool=pool, checkpointer=saver)
-                yield Agents(graph, self._plant)
+                yield Agents(graph, self._plant, model=self._box.with_directory(model))
             clean = True
         finally:
             if not clean:

@@ -55,6 +55,7 @@ def _declarative(text: str, starting: frozenset[str]) -> bool:
     return not stripped.endswith("?") and _first_word(stripped) not in starting
 
 
+_SUBORDINATE = {"if", "when", "once", "after", "before", "unless", "while", "as", "since"}
 _AUXILIARIES = {
     "is", "are", "was", "were", "do", "does", "did", "has", "have", "can", "could", "will",
     "would", "should",
@@ -73,6 +74,9 @@ def _pieces(sentence: str, offset: int, starting: frozenset[str]) -> list[Clause
             continue
         before = sentence[cuts[-1] : m.start()]
         if len(re.findall(r"\w+", before)) < 2 or len(words) < 2:
+            continue
+        # "If we keep it running, is it going to make it?" is one ask, its condition first.
+        if _first_word(before) in _SUBORDINATE:
             continue
         cuts.append(m.end())
     cuts.append(len(sentence))

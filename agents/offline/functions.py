@@ -40,12 +40,16 @@ def hours_from_now(hours: float) -> str:
 
 
 @function
-def pick_order(orders: Any) -> dict[str, Any] | None:
+def pick_order(orders: Any, rush: str | None = None) -> dict[str, Any] | None:
     """The order a customer most likely means: their open order due soonest, else their
-    latest."""
+    latest (among their rush orders, when a rush order is asked about)."""
     rows = _rows(orders)
+    if rush:
+        rows = [r for r in rows if r.get("is_rush")] or rows
     open_rows = [r for r in rows if r.get("status") not in CLOSED_ORDER]
-    chosen = sorted(open_rows, key=lambda r: str(r.get("due_at") or "")) or rows
+    chosen = sorted(open_rows, key=lambda r: str(r.get("due_at") or "")) or sorted(
+        rows, key=lambda r: str(r.get("due_at") or ""), reverse=True
+    )
     return chosen[0] if chosen else None
 
 
@@ -131,6 +135,25 @@ def stock_delta(quantity: Any, kind: str | None, direction: str | None) -> int |
     if kind == "PRODUCTION" or direction == "IN":
         return abs(units)
     return units
+
+
+@function
+def count_delta(counted: Any, levels: Any) -> int | None:
+    """The booking that makes the books show what a count found."""
+    rows = _rows(levels)
+    if counted is None or not rows:
+        return None
+    return int(Decimal(str(counted))) - int(rows[0].get("on_hand") or 0)
+
+
+@function
+def first_approval(audit: Any) -> str | None:
+    """The approval behind the first audit entry that has one."""
+    entries = audit.get("entries", []) if isinstance(audit, dict) else []
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("approval_id"):
+            return str(entry["approval_id"])
+    return None
 
 
 @function

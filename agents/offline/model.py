@@ -189,6 +189,7 @@ class OfflineChatModel(BaseChatModel):
             tools,
             notes=brain.mentions(notes, clock.now()) if notes else (),
             names=brain.names,
+            mentions_of=lambda text: brain.mentions(text, clock.now()),
         )
         if call is not None:
             call_id = _call_id(agent, humans[:2], len(messages), call.name, call.args)

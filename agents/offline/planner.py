@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -129,12 +129,15 @@ def advance(
     *,
     notes: Sequence[Mention] = (),
     names: PlantNames | None = None,
+    mentions_of: Callable[[str], Sequence[Mention]] | None = None,
 ) -> tuple[Call | None, list[Progress]]:
     """The next call to make (None when the specialist should answer) and every task's
-    progress so far."""
+    progress so far. A task's values may come from what the team found (`notes`) and from the
+    results of the tasks before it (read with `mentions_of`): "create the shipment and print its
+    label" labels the shipment just created."""
     token = names_in_use.set(names)
     try:
-        return _advance(catalogue, tasks, deque(outcomes), tools, notes)
+        return _advance(catalogue, tasks, deque(outcomes), tools, list(notes), mentions_of)
     finally:
         names_in_use.reset(token)
 
@@ -144,10 +147,14 @@ def _advance(
     tasks: Sequence[Task],
     queue: deque[Outcome],
     tools: Mapping[str, Mapping[str, Any]],
-    notes: Sequence[Mention],
+    notes: list[Mention],
+    mentions_of: Callable[[str], Sequence[Mention]] | None,
 ) -> tuple[Call | None, list[Progress]]:
     done: list[Progress] = []
     for task in tasks:
+        if done and mentions_of is not None:
+            found = json.dumps([o.data for o in done[-1].outcomes], default=str)
+            notes = [*mentions_of(found), *notes]
         intent = catalogue.get(task.intent)
         values: dict[str, Any] = dict(task.slots)
         _team_values(intent, values, notes)

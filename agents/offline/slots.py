@@ -41,7 +41,7 @@ PERIOD_DEFAULTS = {
     "last_24_hours": timedelta(hours=24),
 }
 _REASON = re.compile(
-    r"(?:\b(?:because|since|as|due to|until|till|reason(?: is)?:?|for)\b|[,;:—–]|\s-\s)\s*(.+)$",
+    r"(?:\b(?:because|since|due to|until|till|reason(?: is)?:?)\b|[,;:—–]|\s-\s)\s*(.+)$",
     re.I,
 )
 _STRONG_REASON = re.compile(r"\b(?:because|since|due to|until|till|the reason is|reason:)\s+(.+)$", re.I)
@@ -133,6 +133,7 @@ def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
                  default=-1)  # fmt: skip
         if at >= 0:
             return clause[at:].strip(" .,;") or None
+        return None
     pattern = _REASON if how == "reason" else _MESSAGE
     # A reason is read after the last ID the clause names ("cancel WO-3005, it was a false
     # alarm"); a message after whom it goes to ("tell Airbus their certificates are ready").

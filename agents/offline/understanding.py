@@ -172,12 +172,20 @@ class Brain:
         return find_mentions(text, names=self.names, vocabularies=self.catalogue.vocabularies,
                              now=now)  # fmt: skip
 
-    def rank(self, masked: str, ids: set[str], *, recent: set[str] | None = None) -> Ranked:
+    def rank(
+        self,
+        masked: str,
+        ids: set[str],
+        *,
+        recent: set[str] | None = None,
+        words: set[str] | None = None,
+    ) -> Ranked:
         """The intents for a masked clause, weighed by the kinds of IDs it names (or, naming
         none, those the conversation just named), and without the intents whose cue words it
         does not use."""
         ranked = self.matcher.rank(masked)
         lowered = masked.lower()
+        words = words or set()
         weighted: list[tuple[str, float]] = []
         for intent_id, p in zip(ranked.intents, ranked.probabilities, strict=True):
             intent = self.catalogue.intents[intent_id]
@@ -188,8 +196,10 @@ class Brain:
             foreign = len(ids - takes) if intent.kind != "conversation" else len(ids)
             fitting = len(ids & takes)
             weight = FOREIGN_ID**foreign * FITTING_ID**fitting
-            if not ids and recent and intent.kind != "conversation":
-                weight *= RECENT_ID ** len(recent & takes)
+            if recent and intent.kind != "conversation":
+                weight *= RECENT_ID ** len((recent - ids) & takes)
+            needed = {s.type for s in intent.slots.values() if s.required and s.type in words}
+            weight *= FITTING_ID ** len(needed)
             weighted.append((intent_id, p * weight))
         total = sum(w for _, w in weighted) or 1.0
         weighted.sort(key=lambda x: -x[1])
@@ -226,32 +236,35 @@ class Brain:
         clauses = self._clauses(text, mentions, recent)
         frames: list[Frame] = []
         conversation: list[tuple[Intent, float]] = []
-        unsure: tuple[Ranked, Clause] | None = None
+        unsure: tuple[Clause, str, str] | None = None
         for clause, ranked in clauses:
             inside = _inside(mentions, clause)
             intent, p = self._choose(clause.text, ranked)
             if intent.kind == "conversation":
                 conversation.append((intent, p))
                 continue
-            second = ranked.top(2)[1] if len(ranked.intents) > 1 else (intent.id, 0.0)
+            rivals = [(i, q) for i, q in ranked.top(4) if i != intent.id]
+            if _is_question(clause.text):
+                rivals = [(i, q) for i, q in rivals if not self.catalogue.intents[i].writes]
+            second = rivals[0] if rivals else (intent.id, 0.0)
             if p < NOT_UNDERSTOOD:
                 continue
             if p < UNSURE and second[1] >= CLOSE * p and second[0] != intent.id and unsure is None:
-                unsure = (ranked, clause)
+                unsure = (clause, intent.id, second[0])
             frames.append(self._frame(intent, clause, inside, mentions, context, text, p, now))
         if not frames:
             return self._conversation(conversation, mentions, text)
         if unsure is not None and len(frames) == 1:
-            ranked, clause = unsure
-            options = [i for i, _ in ranked.top(2)]
+            options = [unsure[1], unsure[2]]
             return Reading("clarify", frames, self._clarify(options), options, mentions)
         return self._decide(self._expand(frames, mentions, context, text, now), mentions)
 
     def _ranked(self, clause: Clause, mentions: list[Mention], recent: set[str]) -> Ranked:
         inside = _inside(mentions, clause)
         ids = {m.type for m in inside if m.type in ID_TYPES and not m.derived}
+        said = {m.type for m in inside if m.type in self.catalogue.vocabularies}
         masked = mask(clause.text, [_shift(m, clause.begin) for m in inside])
-        return self.rank(masked, ids, recent=recent)
+        return self.rank(masked, ids, recent=recent, words=said)
 
     def _clauses(
         self, text: str, mentions: list[Mention], recent: set[str]

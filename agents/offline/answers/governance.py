@@ -145,22 +145,36 @@ def audit(p: Progress) -> str:
 
 @answer("approvals")
 def approvals(p: Progress) -> str:
-    d = p.result("audit_trail") or {}
-    entries = [e for e in d.get("entries") or [] if isinstance(e, dict)]
-    decided = [e for e in entries if e.get("entity_type") == "approval" or e.get("approval_id")]
-    if not decided:
-        entity = p.calls[-1][1].args.get("entity_id") if p.calls else None
+    trail = [e for e in (p.result("audit_trail") or {}).get("entries") or [] if isinstance(e, dict)]
+    decided = [e for e in (p.result("decisions") or {}).get("entries") or [] if isinstance(e, dict)]
+    entries = decided or trail
+    decisions = [e for e in entries if str(e.get("action", "")).startswith("approval.decide")]
+    requests = [e for e in entries if str(e.get("action", "")).startswith("approval.request")]
+    if not decisions:
+        entity = p.calls[0][1].args.get("entity_id") if p.calls else None
+        gated = [e for e in trail if e.get("approval_id")]
+        if gated:
+            return (
+                f"{gated[0].get('entity_type')} {gated[0].get('entity_id')} was changed under "
+                f"approval {gated[0]['approval_id']}, but the record has no decision on it."
+            )
         return f"No approval is on record{(' for ' + str(entity)) if entity else ''}."
     lines = []
-    for e in decided[:8]:
+    for e in decisions:
         after = e.get("after") or {}
-        status = words(after.get("status")) if isinstance(after, dict) else ""
-        lines.append(
-            f"- {when(e.get('at'))}: {e.get('actor_id')} {e.get('action')} {e.get('entity_type')} "
-            f"{e.get('entity_id')}{(' (' + status + ')') if status else ''}"
-            + (f", approval {e['approval_id']}" if e.get("approval_id") else "")
-        )
-    return "What the record shows about approvals:\n" + "\n".join(lines)
+        status = words(after.get("status")) if isinstance(after, dict) else "decided"
+        reason = after.get("reason") if isinstance(after, dict) else None
+        asked = next((r for r in requests if r.get("entity_id") == e.get("entity_id")), None)
+        what = next((t for t in trail if t.get("approval_id") == e.get("entity_id")), None)
+        line = f"{e.get('entity_id')} was {status} by {e.get('actor_id')} on {when(e.get('at'))}"
+        if what is not None:
+            line += f" — {what.get('action')} of {what.get('entity_type')} {what.get('entity_id')}"
+        if asked is not None:
+            line += f"; asked for by {asked.get('actor_id')} on {when(asked.get('at'))}"
+        if reason:
+            line += f"; reason: {reason}"
+        lines.append(line + ".")
+    return " ".join(lines)
 
 
 @answer("tables")

@@ -40,12 +40,20 @@ def hours_from_now(hours: float) -> str:
 
 
 @function
-def pick_order(orders: Any, rush: str | None = None) -> dict[str, Any] | None:
+def pick_order(orders: Any, rush: str | None = None, state: str | None = None) -> dict[str, Any] | None:
     """The order a customer most likely means: their open order due soonest, else their
-    latest (among their rush orders, when a rush order is asked about)."""
+    latest — among their rush orders when a rush order is asked about, and among those in the
+    state asked about ("did Boeing's order get delivered?") when there are such."""
     rows = _rows(orders)
     if rush:
         rows = [r for r in rows if r.get("is_rush")] or rows
+    if state:
+        wanted = set(load_catalogue().values_of(state))
+        if wanted & {"DELIVERED", "SHIPPED"}:
+            wanted |= {"DELIVERED", "COMPLETED"}
+        in_state = [r for r in rows if r.get("status") in wanted]
+        if in_state:
+            return sorted(in_state, key=lambda r: str(r.get("due_at") or ""), reverse=True)[0]
     open_rows = [r for r in rows if r.get("status") not in CLOSED_ORDER]
     chosen = sorted(open_rows, key=lambda r: str(r.get("due_at") or "")) or sorted(
         rows, key=lambda r: str(r.get("due_at") or ""), reverse=True

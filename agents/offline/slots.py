@@ -61,6 +61,7 @@ class Filled:
     missing: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     from_team: list[str] = field(default_factory=list)
+    came_from: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -193,9 +194,9 @@ def fill(intent: Intent, sources: Sources, *, stage: str = "supervisor") -> Fill
                 if accepts(slot, m) and (m.begin, m.end, m.type) not in used
             ]  # fmt: skip
             if source == "clause":
-                pool = _after(slot, pool, sources.clause_text, _offset(sources)) or (
-                    [] if slot.after and len(pool) > 1 else pool
-                )
+                pool = _after(slot, pool, sources.clause_text, _offset(sources))
+            elif slot.after:
+                pool = []  # a value introduced by its words is read only where it was said
             if pool:
                 chosen = pool if slot.many else [pool[0]]
                 break
@@ -204,6 +205,7 @@ def fill(intent: Intent, sources: Sources, *, stage: str = "supervisor") -> Fill
                 used.add((chosen[0].begin, chosen[0].end, chosen[0].type))
             values = list(dict.fromkeys(_value(slot, m) for m in chosen))
             filled.values[name] = values if slot.many else values[0]
+            filled.came_from[name] = source
         elif slot.default is not None:
             filled.values[name] = slot.default
         elif slot.required:

@@ -69,6 +69,7 @@ _MONTH_DAY = re.compile(
     rf"\b(?:(?:{_WEEKDAY}),?\s+)?({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.I
 )
 _MONTH_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{4}})\b", re.I)
+_BARE_MONTH = re.compile(rf"\b(?:in|during|for|by|over|through|throughout|of)\s+({_MONTH})\b(?!\s+\d)", re.I)
 _RANGE = re.compile(rf"\b(?:from\s+|between\s+)?({_CLOCK})\s*(?:to|until|till|-|–|and)\s*({_CLOCK})\b", re.I)
 _AT = re.compile(rf"\b(?:at\s+)?((?:[01]?\d|2[0-3]):[0-5]\d|(?:1[0-2]|0?[1-9])\s*(?:am|pm|a\.m\.|p\.m\.)|noon|midnight)\b", re.I)
 _RELATIVE_DAY = re.compile(r"\b(today|tomorrow|tmrw|tmr|yesterday|tonight)\b", re.I)
@@ -295,6 +296,11 @@ def find_times(text: str, now: datetime) -> list[When]:  # noqa: C901 - one patt
             continue
         start = _month_start(int(m.group(2)), MONTHS[m.group(1).lower()])
         found.add(When(_at(start), _at(_next_month(start)), m.start(), m.end(), m.group(0)))
+    for m in _BARE_MONTH.finditer(text):
+        month = MONTHS[m.group(1).lower()]
+        year = now.year if month >= now.month - 6 else now.year + 1
+        start = _month_start(year, month)
+        found.add(When(_at(start), _at(_next_month(start)), m.start(1), m.end(), m.group(1)))
     for m in _DAY_PART.finditer(text):
         base = now.date() + timedelta(days=0 if m.group(1).lower() == "this" else 1)
         first, last = DAY_PARTS[m.group(2).lower()]

@@ -52,6 +52,48 @@ _STATE_QUESTION = re.compile(
     re.I,
 )
 _ASKING_TO_ACT = re.compile(r"^\s*(?:can|could|would|will)\s+(?:you|we|u)\b|please|pls", re.I)
+_ORDINAL = {
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+    "last": -1, "latter": -1, "former": 0, "top": 0,
+}  # fmt: skip
+_REFERRING = re.compile(r"\b(?:the|that|this)\s+(\w+\s+)?(?:one|order|shipment|po|line|machine|job|work order)\b", re.I)
+
+
+def _referred(
+    clause: str, inside: list[Mention], rows: list[tuple[str, list[Mention]]], brain: Brain,
+    now: datetime, *, answering: bool = False,
+) -> Any:  # fmt: skip
+    """The ID of the answer row the clause points at, when exactly one fits (`answering`: the
+    clause answers "which one?", so it need not say "the … one")."""
+    if not rows or not (answering or _REFERRING.search(clause)):
+        return None
+    ids = list(dict.fromkeys(m.value for _, found in rows for m in found))
+    for word, index in _ORDINAL.items():
+        if re.search(rf"\b{word}\b", clause, re.I) and -len(ids) <= index < len(ids):
+            return ids[index]
+    periods = [m.value for m in inside if m.type == "period"]
+    if periods:
+        start, end = periods[0]
+        fits = [
+            found[0].value for line, found in rows
+            if any(start <= w[0] < end for w in
+                   (m.value for m in brain.mentions(line, now) if m.type == "period"))
+        ]  # fmt: skip
+        if len(fits) == 1:
+            return fits[0]
+    states = [m.text.lower() for m in inside if m.type.endswith("status")]
+    if states:
+        fits = [found[0].value for line, found in rows if any(w in line.lower() for w in states)]
+        if len(set(fits)) == 1:
+            return fits[0]
+    return None
+
+
+def _or(values: list[Any]) -> str:
+    shown = [str(v) for v in values[:6]]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
 def _is_question(clause: str) -> bool:
     """A question about how things are, not a polite request to act ("can you cancel …")."""
     text = clause.strip()
@@ -77,6 +119,7 @@ class Frame:
     problems: list[str] = field(default_factory=list)
     from_team: list[str] = field(default_factory=list)
     confidence: float = 1.0
+    referred: bool = False  # a slot was taken from what the last answer showed
 
     @property
     def complete(self) -> bool:
@@ -229,6 +272,7 @@ class Brain:
         mentions = self.mentions(text, now)
         context = self._context(history, now)
         previous = self.read(history[-1].request, history[:-1], now=now) if history else None
+        self._answers = [t.answer for t in reversed(history)]
         follow = self._follow_up(text, mentions, previous, context, now)
         if follow is not None:
             return follow
@@ -249,9 +293,11 @@ class Brain:
             second = rivals[0] if rivals else (intent.id, 0.0)
             if p < NOT_UNDERSTOOD:
                 continue
-            if p < UNSURE and second[1] >= CLOSE * p and second[0] != intent.id and unsure is None:
+            frame = self._frame(intent, clause, inside, mentions, context, text, p, now)
+            close = second[1] >= CLOSE * p and second[0] != intent.id
+            if p < UNSURE and close and unsure is None and not frame.referred:
                 unsure = (clause, intent.id, second[0])
-            frames.append(self._frame(intent, clause, inside, mentions, context, text, p, now))
+            frames.append(frame)
         if not frames:
             return self._conversation(conversation, mentions, text)
         if unsure is not None and len(frames) == 1:
@@ -308,11 +354,56 @@ class Brain:
         )
         filled = fill(intent, sources)
         _defaults(intent, filled, now)
+        referred = self._refer(intent, filled, clause.text, inside, now)
         missing = filled.missing + _unmet(intent, filled.values)
         frame = Frame(intent, clause.text, filled.values, missing, [], filled.from_team,
-                      confidence)  # fmt: skip
-        frame.problems = problems(intent, filled, mentions, self.names, now)
+                      confidence, referred)  # fmt: skip
+        frame.problems = filled.problems + problems(intent, filled, mentions, self.names, now)
         return frame
+
+    def _refer(
+        self, intent: Intent, filled: Filled, clause: str, inside: list[Mention], now: datetime
+    ) -> bool:
+        """IDs the clause points at in Titan's last answer instead of naming them: "the second
+        one", "the one due in April", "the delayed one" (in place of the last one named)."""
+        answers: list[str] = getattr(self, "_answers", [])
+        if not answers:
+            return False
+        referred = False
+        for name, slot in intent.slots.items():
+            if slot.type not in ID_TYPES:
+                continue
+            if filled.values.get(name) is not None and filled.came_from.get(name) != "context":
+                continue
+            rows = self._rows(answers, slot.type, now)
+            chosen = _referred(clause, inside, rows, self, now)
+            if chosen is not None:
+                filled.values[name] = [chosen] if slot.many else chosen
+                referred = True
+                if name in filled.missing:
+                    filled.missing.remove(name)
+                continue
+            listed = list(dict.fromkeys(m.value for _, found in rows for m in found))
+            if intent.writes and filled.came_from.get(name) == "context" and len(listed) > 1:
+                # "cancel it" after a list of orders: which one is not guessed for a write
+                filled.values[name] = None
+                filled.missing.append(name)
+                filled.problems.append(f"Which one do you mean: {_or(listed)}?")
+        return referred
+
+    def _rows(self, answers: list[str], kind: str, now: datetime) -> list[tuple[str, list[Mention]]]:
+        """The lines of the latest answer that lists IDs of `kind`, each with its IDs."""
+        first: list[tuple[str, list[Mention]]] = []
+        for answer in answers:
+            rows = [
+                (line, [m for m in self.mentions(line, now) if m.type == kind])
+                for line in answer.splitlines()
+            ]
+            found = [(line, ids) for line, ids in rows if ids]
+            if len(found) > 1:  # a list, one row a line: what "the second one" points into
+                return found
+            first = first or found
+        return first
 
     def _tidy(self, frames: list[Frame]) -> list[Frame]:
         """One frame per intent (the values of a repeat fill what the first lacks); an intent
@@ -498,6 +589,15 @@ class Brain:
                         value = value[0]
                     frame.slots[name] = [m.value for m in fits] if slot.many else value
                     answered = answered or name not in empty or _needed(frame.intent, name)
+        for frame in frames:
+            for name, slot in frame.intent.slots.items():
+                if slot.type in ID_TYPES and frame.slots.get(name) is None:
+                    chosen = _referred(text, mentions, self._rows(self._answers, slot.type, now),
+                                       self, now, answering=True)  # fmt: skip
+                    if chosen is not None:
+                        frame.slots[name] = [chosen] if slot.many else chosen
+                        frame.problems = [q for q in frame.problems if not q.startswith("Which one")]
+                        answered = True
         if not answered:
             own = self.rank(mask(text, mentions), {m.type for m in mentions if m.type in ID_TYPES})
             if own.confidence >= UNSURE and not self.catalogue.intents[own.best].kind == "conversation":

@@ -181,7 +181,7 @@ def approvals(p: Progress) -> str:
 def tables(p: Progress) -> str:
     rows = rows_of(p.result("list_tables"))
     grid = table(["Table", "Rows", "What it holds"],
-                 [[r.get("table"), r.get("rows"), r.get("description")] for r in rows], limit=60)  # fmt: skip
+                 [[r.get("table"), r.get("rows"), r.get("description")] for r in rows], limit=200)  # fmt: skip
     return f"Titan keeps {plural(len(rows), 'table')}:\n\n{grid}"
 
 

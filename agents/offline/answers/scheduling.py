@@ -35,12 +35,23 @@ def _check_sentence(c: dict[str, Any]) -> str:
 def due_dates(p: Progress) -> str:
     report = p.result("check_due_dates") or {}
     checks = [c for c in report.get("orders") or [] if isinstance(c, dict)]
+    machine = p.values.get("machine")
+    lead = ""
+    if machine:
+        plan = _schedule_of(p.result("current_schedule")) or {}
+        touched = {s.get("order_id") for s in plan.get("slots") or [] if isinstance(s, dict)
+                   and s.get("machine_id") == machine}  # fmt: skip
+        if touched:
+            checks = [c for c in checks if c.get("order_id") in touched]
+            lead = f"{plural(len(checks), 'open order')} have work on {machine} in the schedule in force. "
+        else:
+            lead = f"No open order has work planned on {machine}; for the site as a whole: "
     if not checks:
-        return "No open orders to check."
+        return lead + "No open orders to check."
     if len(checks) <= 3:
-        return " ".join(_check_sentence(c) for c in checks)
+        return lead + " ".join(_check_sentence(c) for c in checks)
     late = [c for c in checks if c.get("makes_due_date") is False]
-    lead = (
+    summary = (
         f"{plural(len(late), 'order')} of {len(checks)} will miss {'its' if len(late) == 1 else 'their'} due date"
         if late else f"All {len(checks)} open orders make their due dates"
     )  # fmt: skip
@@ -52,7 +63,7 @@ def due_dates(p: Progress) -> str:
           words(c.get("source"))] for c in rows],
         limit=15,
     )  # fmt: skip
-    return f"{lead}.\n\n{grid}"
+    return f"{lead}{summary}.\n\n{grid}"
 
 
 @answer("bottlenecks")
@@ -130,8 +141,25 @@ def schedule(p: Progress) -> str:
                 scope = p.values.get("facility")
                 return f"No schedule is in force{(' at ' + label('facility', scope)) if scope else ''}."
             continue
-        return _schedule_text(plan, _VERBS.get(step.tool, ""))
+        text = _schedule_text(plan, _VERBS.get(step.tool, ""))
+        machine = p.values.get("machine")
+        if machine and step.tool in ("current_schedule", "get_schedule"):
+            text += "\n\n" + _machine_slots(plan, str(machine))
+        return text
     return "No schedule came back."
+
+
+def _machine_slots(plan: dict[str, Any], machine: str) -> str:
+    slots = [s for s in plan.get("slots") or [] if isinstance(s, dict) and s.get("machine_id") == machine]
+    if not slots:
+        return f"{machine} has nothing planned in it."
+    grid = table(
+        ["Starts", "Ends", "Order", "Operation", "Step"],
+        [[when(s.get("starts_at")), when(s.get("ends_at")), s.get("order_id"), s.get("operation"),
+          s.get("op_seq")] for s in slots],
+        limit=15,
+    )  # fmt: skip
+    return f"{machine} runs {plural(len(slots), 'operation')} in it:\n\n{grid}"
 
 
 def _schedule_text(plan: dict[str, Any], verb: str) -> str:

@@ -18,6 +18,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from agents.mcp_tools import Toolbox, open_toolbox
 from agents.models import make_model, result_budget
+from agents.offline import OfflineChatModel
+from agents.offline.catalogue import load_catalogue
+from agents.offline.check import check_catalogue
 from agents.specialists import ToolRunner, make_approval, make_specialist
 from agents.state import AGENTS, TitanState
 from agents.supervisor import make_composer, make_supervisor
@@ -36,6 +39,9 @@ def build_graph(
 ) -> Graph:
     """The compiled graph: each specialist over its own MCP tools, approvals written to `pool`."""
     model = box.with_directory(model)
+    if isinstance(model, OfflineChatModel):
+        # A plan that does not fit the tools the agents have fails here, at start.
+        check_catalogue(load_catalogue(), box.schemas(), box.write_tools)
     graph = StateGraph(TitanState)
     graph.add_node("supervisor", make_supervisor(model))
     for agent in AGENTS:

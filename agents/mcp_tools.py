@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_mcp_adapters.interceptors import (
     MCPToolCallRequest,
     MCPToolCallResult,
@@ -121,6 +123,15 @@ class Toolbox:
     def names(self, agent: str) -> list[str]:
         return [t.name for t in self.by_agent.get(agent, [])]
 
+    def schemas(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Each agent's tools and their input schemas, as a model bound to them sees them."""
+        return {
+            agent: {
+                t.name: convert_to_openai_tool(t)["function"].get("parameters", {}) for t in tools
+            }
+            for agent, tools in self.by_agent.items()
+        }
+
     def with_directory(self, model: BaseChatModel) -> BaseChatModel:
         """`model`, reading the plant's names from this toolbox when it is the offline model."""
         if isinstance(model, OfflineChatModel) and self.directory is not None:
@@ -154,6 +165,38 @@ async def _hold(plant: Plant, box: Toolbox, ready: asyncio.Event, done: asyncio.
             box.by_agent[agent] = own + [t for t in reads if t.name not in names]
         ready.set()
         await done.wait()
+
+
+async def agent_schemas() -> tuple[dict[str, dict[str, dict[str, Any]]], set[str]]:
+    """Each agent's tools with their input schemas, and the write tools, from the servers as
+    they are built (no database needed): what `open_toolbox` would give the agents."""
+    reads = build_server(ORDER_READS)
+    order_tools = {t.name: t.inputSchema for t in await reads.mcp.list_tools()}
+    by_agent: dict[str, dict[str, dict[str, Any]]] = {}
+    writes: set[str] = set()
+    for agent in AGENTS:
+        domain = SERVER_OF.get(agent, agent)
+        own: dict[str, dict[str, Any]] = {}
+        if domain in DOMAIN_REGISTRARS:
+            built = build_server(domain)
+            own = {t.name: t.inputSchema for t in await built.mcp.list_tools()}
+            writes |= built.write_tools
+        by_agent[agent] = {**order_tools, **own}
+    return by_agent, writes
+
+
+@asynccontextmanager
+async def open_directory(plant: Plant) -> AsyncIterator[PlantDirectory]:
+    """The plant's names over an in-memory MCP session of their own, open while the context is
+    (for a model served apart from the agent team, `titan model serve`)."""
+    async with AsyncExitStack() as stack:
+        built = build_server(ORDER_READS, plant=plant)
+        session = await stack.enter_async_context(
+            create_connected_server_and_client_session(built.mcp._mcp_server)
+        )
+        directory = PlantDirectory(session)
+        await directory.names()
+        yield directory
 
 
 @asynccontextmanager

@@ -29,16 +29,13 @@ def request_for(event: Event) -> str | None:
         )
     if event.type == "purchase_order.delayed":
         return (
-            f"Supplier delay: purchase order {p.get('po_id')} from {p.get('supplier_id')} for "
-            f"{p.get('quantity')} × {p.get('sku')} at {p.get('facility_id')} is delayed until "
-            f"{p.get('expected_at')}. Check the supplier's purchase orders and stock of "
-            f"{p.get('sku')} at {p.get('facility_id')}, and tell purchasing."
+            f"List {p.get('supplier_id')}'s open purchase orders, show the stock levels of "
+            f"{p.get('sku')} at {p.get('facility_id')}, and tell purchasing that purchase order "
+            f"{p.get('po_id')} for {p.get('quantity')} × {p.get('sku')} is delayed until "
+            f"{p.get('expected_at')}."
         )
     if event.type == "inquiry.created":
-        return (
-            f"A customer inquiry {event.entity_id} arrived from {p.get('customer_id')}. Read "
-            f"inquiry {event.entity_id} and answer it for approval."
-        )
+        return f"Answer the new customer inquiry {event.entity_id} from {p.get('customer_id')}."
     return None
 
 

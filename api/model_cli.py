@@ -38,4 +38,30 @@ def serve(
     typer.echo(
         f"OpenAI-compatible endpoint at http://{host}:{port}/v1 (model {MODEL_ID})", err=True
     )
-    uvicorn.run(create_app(api_key=api_key), host=host, port=port, log_level="warning")
+    app = create_app(api_key=api_key, read_plant=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@model_app.command("check")
+def check(
+    compare: Annotated[
+        bool, typer.Option(help="Also score each view alone (n-grams, embedding) on the same folds.")
+    ] = False,
+    folds: Annotated[int, typer.Option(min=2, max=100, help="Cross-validation folds.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """How well the offline model knows its intents, and whether its plans fit the tools.
+
+    Every example of the intent catalogue is held out once (FOLDS folds, each holding out about
+    one example of each intent) and predicted by a matcher trained on the others; prints the
+    accuracy overall, per domain and per intent, a confusion matrix of domains, the intents
+    most confused, and every plan that does not fit the MCP tools of its agent.
+    """
+    import asyncio
+
+    from api.model_check import report_check
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    ok = asyncio.run(report_check(compare=compare, folds=folds, as_json=as_json))
+    raise typer.Exit(0 if ok else 1)

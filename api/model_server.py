@@ -27,6 +27,7 @@ import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated, Any, Literal, Self
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -37,8 +38,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.exceptions import HTTPException
 
+from agents.mcp_tools import open_directory
 from agents.offline import OfflineChatModel
+from agents.offline.model import Directory
+from mcp_servers.runtime import open_plant
 from tools import clock
+from tools.errors import TitanError
 
 log = logging.getLogger(__name__)
 
@@ -291,9 +296,9 @@ def usage_of(request: ChatRequest, content: str, calls: Sequence[ToolCall]) -> U
     )
 
 
-async def respond(request: ChatRequest) -> AIMessage:
+async def respond(request: ChatRequest, directory: Directory | None = None) -> AIMessage:
     """The offline model's reply to the request, bound to its tools unless `tool_choice` is none."""
-    model = OfflineChatModel()
+    model = OfflineChatModel().with_directory(directory)
     tools = [] if request.tool_choice == "none" else request.tools or []
     specs = [tool.model_dump(exclude_none=True) for tool in tools]
     runnable = model.bind_tools(specs) if specs else model
@@ -365,8 +370,33 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, str(exc.detail), code=code)
 
 
-def create_app(*, api_key: str | None = None, model_name: str = MODEL_ID) -> FastAPI:
-    """The endpoint app; with `api_key`, requests must send it as `Authorization: Bearer …`."""
+def create_app(
+    *,
+    api_key: str | None = None,
+    model_name: str = MODEL_ID,
+    read_plant: bool = False,
+    directory: Directory | None = None,
+) -> FastAPI:
+    """The endpoint app; with `api_key`, requests must send it as `Authorization: Bearer …`.
+
+    With `read_plant`, the model knows the plant's names (machines, customers, sites …) from the
+    configured database while the app runs; without it, or when there is no database to reach,
+    it knows IDs by their shape only. `directory` gives the names directly.
+    """
+    names: dict[str, Directory | None] = {"directory": directory}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not read_plant:
+            yield
+            return
+        async with AsyncExitStack() as stack:
+            try:
+                plant = await stack.enter_async_context(open_plant())
+                names["directory"] = await stack.enter_async_context(open_directory(plant))
+            except (TitanError, OSError) as exc:
+                log.warning("serving without the plant's names: %s", exc)
+            yield
 
     async def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
         if api_key is None:
@@ -379,6 +409,7 @@ def create_app(*, api_key: str | None = None, model_name: str = MODEL_ID) -> Fas
         title="Titan offline model",
         summary="Titan's rule-based model behind the OpenAI Chat Completions API.",
         dependencies=[Depends(authorised)],
+        lifespan=lifespan,
     )
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)
@@ -389,7 +420,7 @@ def create_app(*, api_key: str | None = None, model_name: str = MODEL_ID) -> Fas
 
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(request: ChatRequest) -> ChatCompletion | EventSourceResponse:
-        reply = await respond(request)
+        reply = await respond(request, names["directory"])
         content, calls = reply.text, tool_calls_of(reply)
         usage = usage_of(request, content, calls)
         base: dict[str, Any] = {

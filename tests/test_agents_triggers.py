@@ -72,6 +72,6 @@ async def test_the_reply_proposed_to_an_inquiry_thanks_the_customer_and_never_ec
     assert result is not None and result.approval is not None
     assert result.approval.action == "answer_inquiry"
     response = str(result.approval.args["response"])
-    assert response.startswith('Thank you for your message "Urgent"')
-    assert "Ignore previous instructions" not in response
-    assert "arrived from" not in response
+    assert response.startswith("Dear Boeing team,") and "Thank you for your message" in response
+    assert "Ignore previous instructions" not in response and "cancel" not in response
+    assert "inquiry" not in response.lower()

@@ -112,7 +112,7 @@ def split(text: str, starting: frozenset[str]) -> list[Clause]:
     clauses: list[Clause] = []
     carried: Clause | None = None
     for i, sentence in enumerate(sentences):
-        if i < len(sentences) - 1 and _declarative(sentence.text, starting):
+        if (i < len(sentences) - 1 or clauses) and _declarative(sentence.text, starting):
             carried = sentence if carried is None else Clause(carried.begin, sentence.end,
                                                                text[carried.begin : sentence.end])  # fmt: skip
             continue
@@ -124,5 +124,11 @@ def split(text: str, starting: frozenset[str]) -> list[Clause]:
             carried = None
         clauses.extend(pieces)
     if carried is not None:
-        clauses.append(carried)
+        if clauses:
+            # A fact stated last ("… It sounds awful.", "The oil was changed last week.")
+            # explains the ask before it.
+            last = clauses[-1]
+            clauses[-1] = Clause(last.begin, carried.end, text[last.begin : carried.end])
+        else:
+            clauses.append(carried)
     return clauses or [Clause(0, len(text), text.strip())]

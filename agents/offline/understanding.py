@@ -46,6 +46,11 @@ HISTORY_TURNS = 4
 SHORT_AND_UNSURE = 0.6
 _FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same for|and for|and what about|"
                         r"what of|now|ok and|also)\b", re.I)  # fmt: skip
+_ADDRESSED = re.compile(
+    r"^\s*(?:please\s+|pls\s+|can you\s+|could you\s+)?(?:tell|let|inform|notify|e-?mail|"
+    r"message|ping|alert|warn|remind|update|write to|send)\b",
+    re.I,
+)
 _STATE_QUESTION = re.compile(
     r"^\s*(?:(?:was|is|has|have|were|are|had)\b|(?:did|does|do)\s+(?:we|you|they|i|it|our|any"
     r"|anyone|anybody|he|she|the)\b)",
@@ -150,6 +155,11 @@ class Turn:
     answer: str
 
 
+def example_names() -> PlantNames:
+    """The demo plant's names, as the catalogue's examples use them."""
+    return _example_names()
+
+
 def _example_names() -> PlantNames:
     text = resources.files("agents.offline").joinpath("intents/example_names.json").read_text(
         encoding="utf-8"
@@ -235,7 +245,7 @@ class Brain:
             if intent.cues and not any(re.search(rf"\b{re.escape(c)}", lowered) for c in intent.cues):
                 weighted.append((intent_id, 0.0))
                 continue
-            takes = {s.type for s in intent.slots.values()} & set(ID_TYPES)
+            takes = {s.type for s in intent.slots.values()} & _ID_LIKE
             foreign = len(ids - takes) if intent.kind != "conversation" else len(ids)
             fitting = len(ids & takes)
             weight = FOREIGN_ID**foreign * FITTING_ID**fitting
@@ -248,10 +258,21 @@ class Brain:
         weighted.sort(key=lambda x: -x[1])
         return Ranked(tuple(i for i, _ in weighted), tuple(w / total for _, w in weighted))
 
-    def _choose(self, clause: str, ranked: Ranked) -> tuple[Intent, float]:
+    def _choose(
+        self, clause: str, ranked: Ranked, inside: list[Mention] | None = None
+    ) -> tuple[Intent, float]:
         """The intent for a clause. A question never writes: asked as a question, the best
-        intent that only reads is taken (its own agent's first)."""
+        intent that only reads is taken (its own agent's first). A clause that starts by
+        addressing someone ("tell purchasing that PO-5002 is late") is a message to them."""
         best = self.catalogue.intents[ranked.best]
+        addressed = inside is not None and _ADDRESSED.search(clause) and any(
+            m.type in ("staff", "customer") for m in inside
+        )
+        if addressed and best.agent != "communications":
+            for intent_id, p in ranked.top(8):
+                other = self.catalogue.intents[intent_id]
+                if other.agent == "communications" and other.writes:
+                    return other, max(p, UNSURE)
         if best.writes and _is_question(clause):
             reads = [
                 (self.catalogue.intents[i], p)
@@ -283,7 +304,7 @@ class Brain:
         unsure: tuple[Clause, str, str] | None = None
         for clause, ranked in clauses:
             inside = _inside(mentions, clause)
-            intent, p = self._choose(clause.text, ranked)
+            intent, p = self._choose(clause.text, ranked, inside)
             if intent.kind == "conversation":
                 conversation.append((intent, p))
                 continue
@@ -307,7 +328,9 @@ class Brain:
 
     def _ranked(self, clause: Clause, mentions: list[Mention], recent: set[str]) -> Ranked:
         inside = _inside(mentions, clause)
-        ids = {m.type for m in inside if m.type in ID_TYPES and not m.derived}
+        # Whom a message goes to counts like an ID: "tell purchasing that PO-5002 is late" is
+        # a message, not a delay to record.
+        ids = {m.type for m in inside if m.type in _ID_LIKE and not m.derived}
         said = {m.type for m in inside if m.type in self.catalogue.vocabularies}
         masked = mask(clause.text, [_shift(m, clause.begin) for m in inside])
         return self.rank(masked, ids, recent=recent, words=said)
@@ -624,6 +647,7 @@ class Brain:
         return None
 
 
+_ID_LIKE = {*ID_TYPES, "staff"}
 PIPELINE = ("maintenance", "inventory", "logistics", "scheduler", "governance", "communications")
 _CONTEXT_TYPES = {*ID_TYPES, "fault", "sensor"}
 

@@ -164,6 +164,15 @@ class ToolRunner:
             if call_id in answered:
                 continue
             args: dict[str, Any] = dict(call["args"])
+            repeated = _done_before(actions, call["name"], args)
+            if repeated is not None:
+                # A model that makes the same write twice gets the first one's outcome.
+                text = f"Already done in this request: {repeated['summary'][:500]}"
+                scratch.append(
+                    ToolMessage(content=text, tool_call_id=call_id, name=call["name"])
+                )
+                calls.append(_record(agent, call["name"], args, True, text, None))
+                continue
             key = approvals.approval_id(thread, turn, call_id)
             verdict = approvals.needs_approval(call["name"], args)
             approval: str | None = None
@@ -254,6 +263,14 @@ class ToolRunner:
         )
         assert isinstance(result, ToolMessage)
         return result
+
+
+def _done_before(actions: list[ActionRecord], name: str, args: dict[str, Any]) -> ActionRecord | None:
+    """The write with these arguments this request already made, if any."""
+    for action in actions:
+        if action["status"] == "done" and action["name"] == name and action["args"] == args:
+            return action
+    return None
 
 
 def _record(

@@ -127,7 +127,8 @@ def make_composer(model: BaseChatModel):  # type: ignore[no-untyped-def]
                     HumanMessage(content=report(state)),
                 ]
             )
-            answer = reply.text
+            # A model that answers nothing still leaves the person the team's report.
+            answer = reply.text.strip() or report(state)
         return Command(
             goto="__end__", update={"answer": answer, "messages": [AIMessage(content=answer)]}
         )

@@ -147,7 +147,8 @@ def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
             anchor = max(anchor, m.end - _offset(sources))
     tail = clause[anchor:] if anchor < len(clause) else ""
     found = pattern.search(tail) or pattern.search(clause)
-    text = found.group(1) if found else (tail if how == "message" else "")
+    # Without a word that introduces it, a message is what follows whom it is for.
+    text = found.group(1) if found else (tail if how == "message" and anchor else "")
     if how == "reason":
         strong = _STRONG_REASON.search(clause)
         said = _LEADING_VERB.sub("", tail.strip(" ,.;:—–-"))

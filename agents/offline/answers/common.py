@@ -140,14 +140,14 @@ def listing(values: Sequence[str], limit: int = 6) -> str:
     return ", ".join(shown[:-1]) + (" and " if not more else ", ") + shown[-1] + more
 
 
-def _action(intent: Intent) -> str:
-    return re.split(r"[:(]", intent.summary)[0].strip()
-
-
 def failure_sentence(intent: Intent, failed: Any) -> str:
     """What did not go through, in a sentence: the domain's own message, or who refused."""
+    from agents.actions import PHRASES, describe_call
+
     text = re.sub(r"^Error executing tool \w+:\s*", "", str(failed.text).strip())
     text = text.rstrip(".")
     if text.startswith("Not done:"):
         return text.replace("Not done:", "Not done —", 1) + "."
-    return f"I could not {_action(intent)}: {text}."
+    if failed.name in PHRASES:
+        return f"I could not {describe_call(failed.name, failed.args)}: {text}."
+    return f"I could not look that up: {text}."

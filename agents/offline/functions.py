@@ -62,6 +62,40 @@ def pick_order(orders: Any, rush: str | None = None, state: str | None = None) -
 
 
 @function
+def match_order(
+    orders: Any, state: str | None, period: Any, category: str | None, division: str | None = None
+) -> dict[str, Any] | None:
+    """The one order of a customer's that fits what was said about it ("the one on hold", "the
+    April blade order", "BMW's spares order"); None when none or several fit (then Titan asks
+    which). Closed orders count only when their state is what was asked about."""
+    rows = _rows(orders)
+    if state:
+        wanted = set(load_catalogue().values_of(state))
+        rows = [r for r in rows if r.get("status") in wanted]
+    elif len(rows) > 1:
+        rows = [r for r in rows if r.get("status") not in CLOSED_ORDER] or rows
+    if isinstance(period, dict) and period.get("start") and period.get("end"):
+        start, end = str(period["start"]), str(period["end"])
+        if (datetime.fromisoformat(end) - datetime.fromisoformat(start)).days >= 7:
+            # "the April order", "due next month": a due date; "this morning" says when
+            # something happened, not which order
+            rows = [r for r in rows if start[:10] <= str(r.get("due_at") or "")[:10] < end[:10]]
+    if division or category:
+        names = names_in_use.get()
+        key, wanted = ("division_id", division) if division else ("category", category)
+
+        def of_kind(row: dict[str, Any]) -> bool:
+            for sku in row.get("skus") or []:
+                entry = names.get("sku", sku) if names else None
+                if entry is not None and entry.detail.get(key) == wanted:
+                    return True
+            return False
+
+        rows = [r for r in rows if of_kind(r)] or ([] if names else rows)
+    return rows[0] if len(rows) == 1 else None
+
+
+@function
 def open_orders(orders: Any) -> list[dict[str, Any]]:
     return [r for r in _rows(orders) if r.get("status") not in CLOSED_ORDER]
 

@@ -22,7 +22,7 @@ _COMMON = {
     "phone", "munch", "detail", "detect", "airbag", "rivals", "delta", "being", "bring",
 }  # fmt: skip
 # First words of company names that name something else here: Titan is the plant's own name.
-_NOT_A_NAME = {"titan"}
+_NOT_A_NAME = {"titan", "beta", "cell", "mori"}
 # Codes that are also ordinary words: they name something only in capitals.
 _WORDS_IN_LOWER_CASE = {"ge", "ups", "in"}
 _TOKEN = re.compile(r"[A-Za-zÀ-ÿ0-9][A-Za-zÀ-ÿ0-9'&.-]*")
@@ -150,6 +150,10 @@ class PlantNames:
             raw = tokens[i : i + length]
             key = tuple(w for t in raw for w in _words(t[0]))
             entries = self._phrases.get(key)
+            if entries and entries[0].type == "machine" and len(entries) > 1:
+                # "mill 2", "the Haas": the one at the site the text names, if just one
+                sites = {f.value for f in self._site_mentions(text)}
+                entries = [e for e in entries if e.facility in sites] or entries
             if entries and len({e.type for e in entries}) == 1 and len(entries) > 1:
                 entries = None  # a generic name ("turbine blade") that fits several: no guess
             if entries:
@@ -234,7 +238,8 @@ class PlantNames:
                                  facility=w.get("facility_id"), detail=dict(w)))  # fmt: skip
         for m in data.get("machines") or []:
             mid = str(m["machine_id"])
-            entries.append(Named("machine", mid, str(m.get("name") or mid), (mid.lower(),),
+            entries.append(Named("machine", mid, str(m.get("name") or mid),
+                                 (mid.lower(), *_machine_phrases(m)),
                                  facility=m.get("facility_id"), detail=dict(m)))  # fmt: skip
         for kind, key in (("customer", "customer_id"), ("supplier", "supplier_id"),
                           ("carrier", "carrier_id")):  # fmt: skip
@@ -249,6 +254,27 @@ class PlantNames:
         for p in data.get("products") or []:
             entries.append(_product(p))
         return cls(entries, fingerprint=str(data.get("fingerprint") or ""))
+
+
+def _machine_phrases(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """What people call a machine besides its ID: its name ("vertical mill 2", "Messmaschine
+    1"), the name's last words ("mill 2"), its model and maker ("Haas VF-2", "the Haas")."""
+    phrases: set[str] = set()
+    name = " ".join(_words(str(row.get("name") or "")))
+    if name:
+        phrases.add(name)
+        words = name.split()
+        if len(words) >= 2 and words[-1].isdigit():
+            phrases.add(" ".join(words[-2:]))  # "mill 2"
+            phrases.add(" ".join(words[:-1]))  # "root grinder"
+    model = " ".join(_words(str(row.get("model") or "")))
+    if model:
+        phrases.add(model)
+        parts = model.split()
+        if len(parts) >= 2 and parts[-1].isdigit():
+            phrases.add(" ".join(parts[-2:]))  # "dmu 50"
+        phrases |= {p for p in parts if p.isalpha() and len(p) >= 3 and p not in _NOT_A_NAME}
+    return tuple(sorted(p for p in phrases if len(p) >= 3))
 
 
 def _product(row: Mapping[str, Any]) -> Named:

@@ -37,6 +37,8 @@ _DAYS = re.compile(
     rf"overdue|early|earlier|ahead|sooner|out|slip|\.|,|$))",
     re.I,
 )
+_PRONOUN_ONE = {"the", "that", "this", "which", "each", "any", "every", "no", "another", "other",
+                "munich", "phoenix", "detroit", "new", "old", "same", "first", "last", "next"}
 _NUMBER = re.compile(rf"(?<![\w.-]){_AMOUNT}(?![\w-])", re.I)
 
 
@@ -110,5 +112,8 @@ def find_amounts(text: str, *, taken: list[tuple[int, int]] | None = None) -> li
             value *= 7
         add("days", value, m, "days")
     for m in _NUMBER.finditer(text):
+        before = text[max(0, m.start() - 12) : m.start()].lower().split()
+        if m.group(0).lower() == "one" and before and before[-1] in _PRONOUN_ONE:
+            continue  # "the Munich one", "which one": a pronoun, not a quantity
         add("number", word_number(m.group(0)), m)
     return sorted(found, key=lambda a: a.begin)

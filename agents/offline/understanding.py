@@ -45,7 +45,15 @@ HISTORY_TURNS = 4
 # the clause before it.
 SHORT_AND_UNSURE = 0.6
 _FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same for|and for|and what about|"
-                        r"what of|now|ok and|also)\b", re.I)  # fmt: skip
+                        r"what of|now|ok and|also|same (?:for|on|numbers|thing|question|again)|"
+                        r"likewise)\b", re.I)  # fmt: skip
+# Said to keep a request to reads: "look only", "nothing gets written", "don't change anything".
+_LOOK_ONLY = re.compile(
+    r"\b(?:look only|just look(?:ing)?|only look|read[- ]only|nothing (?:gets|is|should be|to be)"
+    r" (?:written|changed|recorded|logged|saved)|without (?:recording|logging|writing|changing|"
+    r"saving) (?:anything|it|them)|don'?t (?:record|log|write|save|change) anything|no changes)\b",
+    re.I,
+)
 _ADDRESSED = re.compile(
     r"^\s*(?:please\s+|pls\s+|can you\s+|could you\s+)?(?:tell|let|inform|notify|e-?mail|"
     r"message|ping|alert|warn|remind|update|write to|send)\b",
@@ -259,7 +267,12 @@ class Brain:
         return Ranked(tuple(i for i, _ in weighted), tuple(w / total for _, w in weighted))
 
     def _choose(
-        self, clause: str, ranked: Ranked, inside: list[Mention] | None = None
+        self,
+        clause: str,
+        ranked: Ranked,
+        inside: list[Mention] | None = None,
+        *,
+        reads_only: bool = False,
     ) -> tuple[Intent, float]:
         """The intent for a clause. A question never writes: asked as a question, the best
         intent that only reads is taken (its own agent's first). A clause that starts by
@@ -273,7 +286,7 @@ class Brain:
                 other = self.catalogue.intents[intent_id]
                 if other.agent == "communications" and other.writes:
                     return other, max(p, UNSURE)
-        if best.writes and _is_question(clause):
+        if best.writes and (_is_question(clause) or reads_only):
             reads = [
                 (self.catalogue.intents[i], p)
                 for i, p in ranked.top(len(ranked.intents))
@@ -299,17 +312,20 @@ class Brain:
             return follow
         recent = {m.type for m in context[:6] if m.type in ID_TYPES}
         clauses = self._clauses(text, mentions, recent)
+        look_only = bool(_LOOK_ONLY.search(text))
         frames: list[Frame] = []
         conversation: list[tuple[Intent, float]] = []
         unsure: tuple[Clause, str, str] | None = None
         for clause, ranked in clauses:
             inside = _inside(mentions, clause)
-            intent, p = self._choose(clause.text, ranked, inside)
+            if look_only and _LOOK_ONLY.search(clause.text) and len(clauses) > 1:
+                continue  # "look only — nothing gets written": a condition, not an ask
+            intent, p = self._choose(clause.text, ranked, inside, reads_only=look_only)
             if intent.kind == "conversation":
                 conversation.append((intent, p))
                 continue
             rivals = [(i, q) for i, q in ranked.top(4) if i != intent.id]
-            if _is_question(clause.text):
+            if _is_question(clause.text) or look_only:
                 rivals = [(i, q) for i, q in rivals if not self.catalogue.intents[i].writes]
             second = rivals[0] if rivals else (intent.id, 0.0)
             if p < NOT_UNDERSTOOD:
@@ -333,7 +349,18 @@ class Brain:
         ids = {m.type for m in inside if m.type in _ID_LIKE and not m.derived}
         said = {m.type for m in inside if m.type in self.catalogue.vocabularies}
         masked = mask(clause.text, [_shift(m, clause.begin) for m in inside])
-        return self.rank(masked, ids, recent=recent, words=said)
+        whole = self.rank(masked, ids, recent=recent, words=said)
+        # A clause that carries stated facts before its ask ("Boeing's buyer emailed: the
+        # order is off. Cancel it please.") is matched on the ask too, with all its IDs.
+        sentences = list(re.finditer(r"[^.!?]+[.!?]*", clause.text))
+        if len(sentences) < 2:
+            return whole
+        last = sentences[-1]
+        begin = clause.begin + last.start()
+        ask = Clause(begin, clause.begin + last.end(), last.group(0))
+        within = [_shift(m, begin) for m in _inside(mentions, ask)]
+        alone = self.rank(mask(ask.text, within), ids, recent=recent, words=said)
+        return alone if alone.confidence > whole.confidence else whole
 
     def _clauses(
         self, text: str, mentions: list[Mention], recent: set[str]
@@ -575,6 +602,7 @@ class Brain:
         kind ("and Munich?" after a question about Phoenix)."""
         slots = dict(frame.slots)
         changed = False
+        mentions = mentions + self._same_kind_there(frame, mentions)
         for name, slot in frame.intent.slots.items():
             fits = [m for m in mentions if m.type == slot.type]
             if fits:
@@ -590,10 +618,34 @@ class Brain:
         ] + _unmet(frame.intent, slots)
         return again
 
+    def _same_kind_there(self, frame: Frame, mentions: list[Mention]) -> list[Mention]:
+        """"and the Munich one?" after a question about PHX-HT-001: the machine of the same
+        kind at the site now named (when the plant has one)."""
+        sites = [m for m in mentions if m.type == "facility"]
+        if not sites or any(m.type == "machine" for m in mentions):
+            return []
+        before = next((v[0] if isinstance(v, list) and v else v for n, v in frame.slots.items()
+                       if frame.intent.slots[n].type == "machine" and v), None)  # fmt: skip
+        entry = self.names.get("machine", before) if before else None
+        if entry is None:
+            return []
+        kind = entry.detail.get("wc_type")
+        there = [e.value for e in self.names.of_type("machine")
+                 if e.facility == sites[0].value and e.detail.get("wc_type") == kind]  # fmt: skip
+        if len(there) != 1:
+            return []
+        m = sites[0]
+        return [Mention("machine", there[0], m.begin, m.end, m.text, False, True)]
+
     def _answer_to_question(
         self, text: str, mentions: list[Mention], previous: Reading, context: list[Mention],
         now: datetime,
     ) -> Reading | None:  # fmt: skip
+        if _is_question(text):
+            ids = {m.type for m in mentions if m.type in ID_TYPES}
+            own = self.rank(mask(text, mentions), ids)
+            if own.confidence >= UNSURE and self.catalogue.intents[own.best].kind == "read":
+                return None  # a question of its own, not the answer to Titan's
         frames = [Frame(f.intent, f.clause, dict(f.slots), list(f.missing), list(f.problems),
                         list(f.from_team), f.confidence) for f in previous.frames]  # fmt: skip
         answered = False

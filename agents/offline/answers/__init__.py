@@ -44,6 +44,9 @@ def say(progress: Progress) -> str:
                 before = ""
         sentence = failure_sentence(intent, progress.failed)
         return f"{before}\n\n{sentence}".strip() if before else sentence
+    which = _which_one(progress)
+    if which:
+        return which
     if not progress.calls:
         if progress.unavailable:
             return (
@@ -53,6 +56,33 @@ def say(progress: Progress) -> str:
         return f"There was nothing to look up for that ({intent.summary.split('(')[0].strip()})."
     renderer = RENDERERS[intent.answer or ""]
     return renderer(progress).strip()
+
+
+_LOOKUPS = {
+    "list_orders": ("order_id", "orders"),
+    "list_purchase_orders": ("po_id", "purchase orders"),
+    "list_work_orders": ("work_order_id", "work orders"),
+}
+
+
+def _which_one(progress: Progress) -> str:
+    """When a write was asked for by description and the description fits several (or none)
+    of the things looked up, the question which one — with what was found."""
+    intent = progress.intent
+    if not intent.writes or any(s.tool not in _LOOKUPS and s.tool != "get_order"
+                                for s, _ in progress.calls):  # fmt: skip
+        return ""
+    for step, outcome in progress.calls:
+        if step.tool in _LOOKUPS and isinstance(outcome.data, list):
+            key, what = _LOOKUPS[step.tool]
+            found = [str(r.get(key)) for r in outcome.data if isinstance(r, dict) and r.get(key)]
+            ask = intent.needs_ask or next((s.ask for s in intent.slots.values() if s.ask), "")
+            question = ask.split("?")[0] + "?" if ask else "Which one do you mean?"
+            if not found:
+                return f"No {what} fit what you described. {question}"
+            shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+            return f"More than one of the {what} fits: {shown}. {question}"
+    return ""
 
 
 def _load() -> None:

@@ -78,6 +78,12 @@ def _pieces(sentence: str, offset: int, starting: frozenset[str]) -> list[Clause
         # "If we keep it running, is it going to make it?" is one ask, its condition first.
         if _first_word(before) in _SUBORDINATE:
             continue
+        # "Could the grinder's check, WO-3005, go into Wednesday?": the question's own verb.
+        lead_words = re.findall(r"[a-z']+", _POLITE.sub("", before.lower()))
+        if lead_words[:1] and lead_words[0] in _AUXILIARIES and cuts[-1] == 0 and (
+            len(lead_words) > 1 and lead_words[1] not in {"you", "we", "u", "i", "they", "someone"}
+        ):
+            continue
         cuts.append(m.end())
     cuts.append(len(sentence))
     out: list[Clause] = []

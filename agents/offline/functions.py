@@ -189,6 +189,16 @@ def count_delta(counted: Any, levels: Any) -> int | None:
 
 
 @function
+def can_book(delta: Any, levels: Any) -> bool:
+    """Whether a booking of `delta` units leaves the free stock the levels show at zero or above
+    (a booking in always can)."""
+    rows = _rows(levels)
+    if delta is None or int(delta) >= 0 or not rows:
+        return True
+    return int(rows[0].get("available") or 0) + int(delta) >= 0
+
+
+@function
 def first_approval(audit: Any) -> str | None:
     """The approval behind the first audit entry that has one."""
     entries = audit.get("entries", []) if isinstance(audit, dict) else []

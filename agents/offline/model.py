@@ -162,6 +162,11 @@ class OfflineChatModel(BaseChatModel):
         said = next((_text(m) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
         reading = brain.read(said, now=clock.now())
         if reading.act not in ("approve", "reject"):
+            # "no, leave it - we'll borrow one from Detroit": the decision leads, the rest is why
+            lead = re.split(r"\s[-–—]\s|[,.;:!]", said, maxsplit=1)[0]
+            if lead.strip() and lead.strip() != said.strip():
+                reading = brain.read(lead, now=clock.now())
+        if reading.act not in ("approve", "reject"):
             return AIMessage(content="")
         args: dict[str, Any] = {"decision": reading.act}
         if reading.act == "reject":

@@ -33,7 +33,7 @@ _MONEY = re.compile(
 )
 _WEIGHT = re.compile(rf"(?P<n>{_AMOUNT})\s*(?P<u>kg|kgs|kilos?|kilograms?|tonnes?|tons?|t|lbs?|pounds)\b", re.I)
 _DAYS = re.compile(
-    rf"(?P<n>{_AMOUNT})\s*(?P<u>days?|weeks?|working days?)\b(?=\s*(?:late|later|behind|delay|"
+    rf"(?P<n>{_AMOUNT}|\ban?\b)\s*(?P<u>days?|weeks?|working days?)\b(?=\s*(?:late|later|behind|delay|"
     rf"overdue|early|earlier|ahead|sooner|out|slip|\.|,|$))",
     re.I,
 )
@@ -107,7 +107,7 @@ def find_amounts(text: str, *, taken: list[tuple[int, int]] | None = None) -> li
             value = (value * Decimal("0.4536")).quantize(Decimal("0.1"))
         add("weight", value, m, "kg")
     for m in _DAYS.finditer(text):
-        value = word_number(m.group("n"))
+        value = Decimal(1) if m.group("n").lower() in ("a", "an") else word_number(m.group("n"))
         if value is not None and m.group("u").lower().startswith("week"):
             value *= 7
         add("days", value, m, "days")

@@ -109,7 +109,7 @@ def _after(slot: Slot, mentions: Sequence[Mention], text: str, offset: int) -> l
     chosen: list[Mention] = []
     for m in mentions:
         at = m.begin - offset
-        before = lowered[max(0, at - 14) : max(0, at)]
+        before = lowered[max(0, at - 30) : max(0, at)]
         if any(re.search(rf"\b{re.escape(w)}\s*$", before) for w in slot.after):
             chosen.append(m)
     return chosen
@@ -143,7 +143,7 @@ def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
         if how == "message" and m.type in ("customer", "staff"):
             anchor = m.end - _offset(sources)
             break
-        if how == "reason" and m.masked and m.type in ID_TYPES:
+        if how == "reason" and m.masked and m.type in ID_TYPES and m.type not in _WHO:
             anchor = max(anchor, m.end - _offset(sources))
     tail = clause[anchor:] if anchor < len(clause) else ""
     found = pattern.search(tail) or pattern.search(clause)
@@ -152,16 +152,22 @@ def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
     if how == "reason":
         strong = _STRONG_REASON.search(clause)
         said = _LEADING_VERB.sub("", tail.strip(" ,.;:—–-"))
-        sentences = [x for x in re.split(r"(?<=[.!?])\s+", clause) if x.strip()]
+        sentences = [x for x in re.split(r"(?<=[.!?])\s+|\s+[-–—]\s+", clause) if x.strip()]
+        if _ASKED.match(said):
+            said = ""
+        first = clause.split()[0].lower() if clause.split() else ""
+        told = [x for x in sentences if not _ASKED.match(x) and x.split()[0].lower() != first]
         if strong:
             text = strong.group(0) if strong.group(0).lower().startswith(("until", "till")) else strong.group(1)
-        elif len(sentences) > 1:
-            text = " ".join(sentences[:-1])
         elif anchor and len(said.split()) >= 2:
             text = said
+        elif len(sentences) > 1:
+            text = " ".join(told or sentences[:-1])
     if how == "message":
         text = _MESSAGE_NOISE.sub("", text.strip())
         text = re.sub(r"^(?:know|that)\s+", "", text, flags=re.I)
+    if how == "reason" and _ASKED.match(text):
+        text = ""  # "…, please close it off" asks; it gives no reason
     if not text and how == "reason":
         # "Rivian has withdrawn ORD-10021. Please cancel it.": the stated fact is the reason.
         sentences = [x for x in re.split(r"(?<=[.!?])\s+", clause) if x.strip()]
@@ -171,6 +177,10 @@ def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
         text = rest if len(rest) > 3 else ""
     text = text.strip(" .,;")
     return text[:1000] or None
+
+
+_WHO = ("customer", "staff", "supplier", "carrier")
+_ASKED = re.compile(r"\s*(?:(?:can|could|would|will)\s+(?:you|we|u)|please|pls)\b", re.I)
 
 
 def _offset(sources: Sources) -> int:

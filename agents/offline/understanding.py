@@ -32,6 +32,7 @@ Act = Literal["route", "ask", "clarify", "decline", "greet", "thanks", "help", "
 # behind, Titan asks which of the two was meant.
 NOT_UNDERSTOOD = 0.12
 UNSURE = 0.30
+WRITE_UNSURE = 0.30
 CLOSE = 0.6
 # How much a clause naming a kind of ID an intent cannot take counts against that intent, and
 # how much each kind it can take counts for it.
@@ -64,7 +65,54 @@ _STATE_QUESTION = re.compile(
     r"|anyone|anybody|he|she|the)\b)",
     re.I,
 )
-_ASKING_TO_ACT = re.compile(r"^\s*(?:can|could|would|will)\s+(?:you|we|u)\b|please|pls", re.I)
+_ASKING_TO_ACT = re.compile(
+    r"(?:^\s*|[,;:.!?–—-]\s*|\b(?:so|and|but|then)\s+)(?:can|could|would|will)\s+(?:you|we|u)\b"
+    r"|please|pls",
+    re.I,
+)
+# "Could WO-3005 go into Wednesday?": a modal question that is a request when a write fits it
+# this well.
+_MODAL = re.compile(r"^\s*(?:can|could|would|may)\b", re.I)
+MODAL_WRITE = 0.6
+# A report of what is going on ("we're loading a rush lot onto PHX-CNC-007 this afternoon",
+# "the technician got there early"): it asks nothing to be written.
+_STATEMENT = re.compile(
+    r"^\s*(?:(?:fyi|heads[- ]up|so|just so you know)[,:]?\s+)?(?:we|we're|we are|we've|we'll|"
+    r"i'm|i am|i've|they|they're|they've|he|she|it's|it is|there's|there are|the\s+\w+(?:\s+\w+)?"
+    r"\s+(?:is|are|was|were|has|have|had|got|went|came|did))\b",
+    re.I,
+)
+_REQUESTING = re.compile(
+    r"\b(?:need|needs|want|wants|would like|'d like|have to|has to|must|should|please|pls|"
+    r"let's|go ahead|can you|could you|will you|would you)\b",
+    re.I,
+)
+_ORDERING = re.compile(
+    r"(?:^|[,;:]\s*|\s[–—-]\s*|\b(?:and|so|then)\s+)(?:cancel|scrap|book|create|open|raise|order|"
+    r"schedule|start|close|complete|send|tell|notify|e-?mail|move|reschedule|release|hold|put|"
+    r"set|change|drop|lower|add|remove|ship|expedite|approve|reject|update|mark|log|record|"
+    r"assign|write|draft|reply|answer|plan|re-?plan|pause|resume|take|adjust|receive|deal|"
+    r"handle|fix|sort|look|check|find|investigate|diagnose|get|make|do|see|chase|follow|arrange|"
+    r"show|list|give)\b",
+    re.I,
+)
+
+
+_SEGMENT = re.compile(r"(?:^|[,;:]\s*|\s[–—-]\s*|\b(?:and|so|then)\s+)([a-z']+)", re.I)
+_NOT_ASKING = {"is", "are", "was", "were", "has", "have", "had", "do", "does", "did", "it", "its",
+               "the", "a", "an", "we", "i", "they", "there", "that", "this", "our", "my"}  # fmt: skip
+
+
+def _is_statement(clause: str, starting: frozenset[str]) -> bool:
+    """A clause that reports what is going on ("we're loading a rush lot onto PHX-CNC-007") and
+    asks for nothing: no part of it starts the way requests start."""
+    text = clause.strip()
+    if not _STATEMENT.search(text) or "?" in text or _REQUESTING.search(text):
+        return False
+    if _ORDERING.search(text):
+        return False
+    segments = [m.group(1).lower() for m in _SEGMENT.finditer(text)][1:]
+    return not any(w in starting and w not in _NOT_ASKING for w in segments)
 _ORDINAL = {
     "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
     "last": -1, "latter": -1, "former": 0, "top": 0,
@@ -110,9 +158,9 @@ def _or(values: list[Any]) -> str:
 def _is_question(clause: str) -> bool:
     """A question about how things are, not a polite request to act ("can you cancel …")."""
     text = clause.strip()
-    if _ASKING_TO_ACT.search(text):
-        return False
     last = re.split(r"(?<=[.!?])\s+", text)[-1]
+    if _ASKING_TO_ACT.search(text) or _ASKING_TO_ACT.search(last):
+        return False
     return last.endswith("?") or bool(_STATE_QUESTION.search(last)) or bool(
         re.match(r"\s*(?:what|which|where|when|who|why|how)\b", last, re.I)
     )
@@ -286,7 +334,9 @@ class Brain:
                 other = self.catalogue.intents[intent_id]
                 if other.agent == "communications" and other.writes:
                     return other, max(p, UNSURE)
-        if best.writes and (_is_question(clause) or reads_only):
+        modal_request = bool(_MODAL.search(clause)) and ranked.confidence >= MODAL_WRITE
+        asked = _is_question(clause) and not modal_request
+        if best.writes and (asked or reads_only or _is_statement(clause, self.starting)):
             reads = [
                 (self.catalogue.intents[i], p)
                 for i, p in ranked.top(len(ranked.intents))
@@ -332,7 +382,9 @@ class Brain:
                 continue
             frame = self._frame(intent, clause, inside, mentions, context, text, p, now)
             close = second[1] >= CLOSE * p and second[0] != intent.id
-            if p < UNSURE and close and unsure is None and not frame.referred:
+            # A change the request fits only loosely is asked about, not made.
+            loose_write = intent.writes and p < WRITE_UNSURE and second[0] != intent.id
+            if p < UNSURE and (close or loose_write) and unsure is None and not frame.referred:
                 unsure = (clause, intent.id, second[0])
             frames.append(frame)
         if not frames:

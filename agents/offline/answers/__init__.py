@@ -62,6 +62,7 @@ _LOOKUPS = {
     "list_orders": ("order_id", "orders"),
     "list_purchase_orders": ("po_id", "purchase orders"),
     "list_work_orders": ("work_order_id", "work orders"),
+    "list_inquiries": ("inquiry_id", "inquiries"),
 }
 
 

@@ -211,8 +211,20 @@ def movements(p: Progress) -> str:
 @answer("adjusted")
 def adjusted(p: Progress) -> str:
     r = p.result("adjust_stock") or {}
-    delta = int(p.calls[-1][1].args.get("delta", 0)) if p.calls else 0
-    kind = words(p.calls[-1][1].args.get("kind")) if p.calls else ""
+    booking = next((o for s, o in p.calls if s.tool == "adjust_stock"), None)
+    if booking is None:
+        level = next(iter(rows_of(p.result("stock_levels"))), None)
+        if level is None:
+            return "Nothing was booked."
+        wanted = abs(int(p.values.get("quantity") or 0))
+        return (
+            f"Nothing was booked: {level.get('sku')} at {label('facility', level.get('facility_id'))} "
+            f"has {level.get('available')} free ({level.get('on_hand')} on hand, "
+            f"{level.get('reserved')} reserved), so {wanted} cannot be taken out. "
+            "Say how many to book out if it is fewer, or check the count first."
+        )
+    delta = int(booking.args.get("delta", 0))
+    kind = words(booking.args.get("kind"))
     return (
         f"Booked {delta:+d} × {r.get('sku')} at {label('facility', r.get('facility_id'))} ({kind}): "
         f"now {r.get('on_hand')} on hand, {r.get('available')} free."

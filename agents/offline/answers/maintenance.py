@@ -314,15 +314,36 @@ def work_orders(p: Progress) -> str:
 @answer("thresholds")
 def thresholds(p: Progress) -> str:
     found = p.result("sensor_thresholds") or {}
+    asked = p.values.get("sensor")
     lines: list[str] = []
     for machine, sensors in found.items():
         if not isinstance(sensors, dict):
+            continue
+        limit = sensors.get(asked) if asked else None
+        if isinstance(limit, dict):
+            unit = f" {limit['unit']}" if limit.get("unit") else ""
+            below = str(limit.get("direction") or "").upper() == "BELOW"
+            own = "set for this machine" if limit.get("source") == "machine" else f"the {words(limit.get('source'))} limit"
+            lines.append(
+                f"{machine} alarms on {words(asked)} {'below' if below else 'above'} "
+                f"{plain_number(limit.get('warning'))}{unit} (warning) and "
+                f"{plain_number(limit.get('critical'))}{unit} (critical), {own}."
+            )
             continue
         rows = [[s, t.get("unit"), num(t.get("warning")), num(t.get("critical")),
                  words(t.get("direction")), words(t.get("source"))] for s, t in sorted(sensors.items())]  # fmt: skip
         lines.append(f"Limits in force on {machine}:\n\n" + table(
             ["Sensor", "Unit", "Warning", "Critical", "Alarm when", "Set"], rows, limit=12))
     return "\n\n".join(lines) or "No limits found."
+
+
+def plain_number(value: Any) -> str:
+    """A measured limit as an engineer writes it: 1080, 4.5."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{number:.0f}" if number == int(number) else f"{number:g}"
 
 
 @answer("threshold_set")

@@ -40,11 +40,18 @@ def hours_from_now(hours: float) -> str:
 
 
 @function
-def pick_order(orders: Any, rush: str | None = None, state: str | None = None) -> dict[str, Any] | None:
+def pick_order(
+    orders: Any, rush: str | None = None, state: str | None = None, period: Any = None
+) -> dict[str, Any] | None:
     """The order a customer most likely means: their open order due soonest, else their
-    latest — among their rush orders when a rush order is asked about, and among those in the
-    state asked about ("did Boeing's order get delivered?") when there are such."""
+    latest — among their rush orders when a rush order is asked about, among those due in the
+    weeks named ("the one due in April"), and among those in the state asked about ("did
+    Boeing's order get delivered?") when there are such."""
     rows = _rows(orders)
+    if isinstance(period, dict) and period.get("start") and period.get("end"):
+        start, end = str(period["start"]), str(period["end"])
+        if (datetime.fromisoformat(end) - datetime.fromisoformat(start)).days >= 7:
+            rows = [r for r in rows if start[:10] <= str(r.get("due_at") or "")[:10] < end[:10]] or rows
     if rush:
         rows = [r for r in rows if r.get("is_rush")] or rows
     if state:
@@ -257,6 +264,14 @@ def notice_event(event: str | None, shipment: str | None, order: str | None,
     if order:
         return "order.shipped"
     return None
+
+
+@function
+def stock_key(sku: str | None, facility: str | None) -> str | None:
+    """The ID of a stock level in notices: SKU@site."""
+    if not sku:
+        return None
+    return f"{sku}@{facility}" if facility else sku
 
 
 @function

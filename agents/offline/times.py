@@ -68,6 +68,8 @@ _DAY_MONTH = re.compile(
 _MONTH_DAY = re.compile(
     rf"\b(?:(?:{_WEEKDAY}),?\s+)?({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.I
 )
+# 31/12/2026, 31.12.2026 and 12/31/2026: day first, unless the second number cannot be a month.
+_NUMERIC = re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b")
 _MONTH_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{4}})\b", re.I)
 _BARE_MONTH = re.compile(rf"\b(?:in|during|for|by|over|through|throughout|of)\s+({_MONTH})\b(?!\s+\d)", re.I)
 _RANGE = re.compile(rf"\b(?:from\s+|between\s+)?({_CLOCK})\s*(?:to|until|till|-|–|and)\s*({_CLOCK})\b", re.I)
@@ -247,6 +249,14 @@ def _dates(text: str, now: datetime) -> list[tuple[date, int, int]]:
             add(date(int(m.group(1)), int(m.group(2)), int(m.group(3))), m)
         except ValueError:
             continue
+    for m in _NUMERIC.finditer(text):
+        first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        day_first = m.group(2) == "." or second <= 12 < first or (first <= 12 and second <= 12)
+        day, month = (first, second) if day_first else (second, first)
+        try:
+            add(date(year, month, day), m)
+        except ValueError:
+            continue
     for m in _DAY_MONTH.finditer(text):
         add(_day_month(int(m.group(1)), MONTHS[m.group(2).lower()], m.group(3), today), m)
     for m in _MONTH_DAY.finditer(text):
@@ -322,7 +332,8 @@ def find_times(text: str, now: datetime) -> list[When]:  # noqa: C901 - one patt
         start, end = shift_window(now, step)
         found.add(When(start, end, m.start(), m.end(), m.group(0)))
     for day, begin, finish in days:
-        found.add(When(_at(day), _at(day + timedelta(days=1)), begin, finish, text[begin:finish]))
+        end = _at(day + timedelta(days=1)) if day < date.max else _at(day, time(23, 59))
+        found.add(When(_at(day), end, begin, finish, text[begin:finish]))
     return sorted(found.items, key=lambda w: w.begin)
 
 

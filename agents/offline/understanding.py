@@ -374,7 +374,10 @@ class Brain:
             if intent.kind == "conversation":
                 conversation.append((intent, p))
                 continue
-            rivals = [(i, q) for i, q in ranked.top(4) if i != intent.id]
+            # What waits for a decision is decided before a request gets here: "yes" and "no"
+            # are not what a request to act could mean instead.
+            rivals = [(i, q) for i, q in ranked.top(5)
+                      if i != intent.id and i not in ("conversation.approve", "conversation.reject")]  # fmt: skip
             if _is_question(clause.text) or look_only:
                 rivals = [(i, q) for i, q in rivals if not self.catalogue.intents[i].writes]
             second = rivals[0] if rivals else (intent.id, 0.0)
@@ -386,6 +389,12 @@ class Brain:
             loose_write = intent.writes and p < WRITE_UNSURE and second[0] != intent.id
             if p < UNSURE and (close or loose_write) and unsure is None and not frame.referred:
                 unsure = (clause, intent.id, second[0])
+            best = self.catalogue.intents[ranked.best]
+            if best.writes and not intent.writes and unsure is None and _is_statement(
+                clause.text, self.starting
+            ):
+                # "We're loading a rush lot onto PHX-CNC-007": told, not asked; which of the two?
+                unsure = (clause, best.id, intent.id)
             frames.append(frame)
         if not frames:
             return self._conversation(conversation, mentions, text)
@@ -662,6 +671,14 @@ class Brain:
                 changed = True
         if not changed:
             return None
+        named = {m.type for m in mentions}
+        owners = {"customer": "order", "supplier": "purchase_order"}
+        for owner, owned in owners.items():
+            if owner in named and owned not in named and frame.slots.get(owner) != slots.get(owner):
+                # "and the Boeing one due in April?" after Airbus's ORD-10017: not that order
+                for name, slot in frame.intent.slots.items():
+                    if slot.type == owned:
+                        slots[name] = None
         again = Frame(frame.intent, frame.clause, slots, [], [], [], frame.confidence)
         filled = Filled(values=slots)
         again.problems = problems(frame.intent, filled, mentions, self.names, now)

@@ -73,7 +73,7 @@ def _which_one(progress: Progress) -> str:
     if not intent.writes or any(s.tool not in _LOOKUPS and s.tool != "get_order"
                                 for s, _ in progress.calls):  # fmt: skip
         return ""
-    for step, outcome in progress.calls:
+    for step, outcome in reversed(progress.calls):  # the last, widest look
         if step.tool in _LOOKUPS and isinstance(outcome.data, list):
             key, what = _LOOKUPS[step.tool]
             found = [str(r.get(key)) for r in outcome.data if isinstance(r, dict) and r.get(key)]

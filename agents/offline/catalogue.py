@@ -88,6 +88,7 @@ class Slot(BaseModel):
     default: Any = None
     text: TextSource | None = Field(default=None, description="how a text slot is read")
     signed: bool = Field(default=False, description="a quantity that may be below zero")
+    future: bool = Field(default=False, description="a time that must lie ahead (a due date, a booked slot)")
     after: list[str] = Field(
         default_factory=list, description="words that introduce the value ('warning 4.5')"
     )

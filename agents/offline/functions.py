@@ -15,6 +15,7 @@ from agents.offline.catalogue import load_catalogue
 from agents.offline.drafts import names_in_use
 from agents.offline.expressions import function
 from tools import clock
+from tools.order_lifecycle import TRANSITIONS
 
 CLOSED_ORDER = {"COMPLETED", "CANCELLED", "DELIVERED"}
 OPEN_WORK = {"OPEN", "SCHEDULED", "IN_PROGRESS"}
@@ -264,6 +265,13 @@ def notice_event(event: str | None, shipment: str | None, order: str | None,
     if order:
         return "order.shipped"
     return None
+
+
+@function
+def can_move(order: Any, target: str) -> bool:
+    """Whether the order's lifecycle lets it move to `target` from where it is now."""
+    status = order.get("status") if isinstance(order, dict) else None
+    return bool(status) and target in TRANSITIONS.get(status, frozenset())
 
 
 @function

@@ -247,6 +247,14 @@ def problems(
     return found
 
 
+PAST_GRACE = timedelta(hours=1)
+
+
+def _when(at: datetime) -> str:
+    shown = f"{at:%a} {at.day} {at:%b %Y}"
+    return shown if (at.hour, at.minute) == (0, 0) else f"{shown} {at:%H:%M}"
+
+
 def _check(slot: Slot, value: Any, names: PlantNames, now: datetime) -> str | None:
     kind = slot.type
     if kind in DIRECTORY_TYPES and not names.empty and not names.known(kind, str(value)):
@@ -257,6 +265,9 @@ def _check(slot: Slot, value: Any, names: PlantNames, now: datetime) -> str | No
         return f"{value} is not an amount I can use; give a price above 0 in USD."
     if kind in ("datetime", "period"):
         stamps = [value] if isinstance(value, datetime) else list(value)
+        ends = [s for s in stamps[-1:] if isinstance(s, datetime)]
+        if slot.future and ends and ends[0] < now - PAST_GRACE:
+            return f"{_when(stamps[0])} is in the past (it is now {_when(now)} UTC). Which date do you mean?"
         for stamp in stamps:
             if isinstance(stamp, datetime) and not (now - PAST_LIMIT <= stamp <= now + FUTURE_LIMIT):
                 return (

@@ -32,7 +32,7 @@ Act = Literal["route", "ask", "clarify", "decline", "greet", "thanks", "help", "
 # behind, Titan asks which of the two was meant.
 NOT_UNDERSTOOD = 0.12
 UNSURE = 0.30
-WRITE_UNSURE = 0.30
+WRITE_UNSURE = 0.45
 CLOSE = 0.6
 # How much a clause naming a kind of ID an intent cannot take counts against that intent, and
 # how much each kind it can take counts for it.
@@ -66,14 +66,10 @@ _STATE_QUESTION = re.compile(
     re.I,
 )
 _ASKING_TO_ACT = re.compile(
-    r"(?:^\s*|[,;:.!?–—-]\s*|\b(?:so|and|but|then)\s+)(?:can|could|would|will)\s+(?:you|we|u)\b"
+    r"(?:^\s*|[,;:.!?–—-]\s*|\b(?:so|and|but|then)\s+)(?:(?:can|could|would|will)\s+(?:you|u)|can\s+we)\b"
     r"|please|pls",
     re.I,
 )
-# "Could WO-3005 go into Wednesday?": a modal question that is a request when a write fits it
-# this well.
-_MODAL = re.compile(r"^\s*(?:can|could|would|may)\b", re.I)
-MODAL_WRITE = 0.6
 # A report of what is going on ("we're loading a rush lot onto PHX-CNC-007 this afternoon",
 # "the technician got there early"): it asks nothing to be written.
 _STATEMENT = re.compile(
@@ -117,6 +113,7 @@ _ORDINAL = {
     "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
     "last": -1, "latter": -1, "former": 0, "top": 0,
 }  # fmt: skip
+ID_TYPES_SET = frozenset(ID_TYPES)
 _REFERRING = re.compile(r"\b(?:the|that|this)\s+(\w+\s+)?(?:one|order|shipment|po|line|machine|job|work order)\b", re.I)
 
 
@@ -274,6 +271,8 @@ class Brain:
         self.catalogue = catalogue or load_catalogue()
         self.names = names or PlantNames()
         self.matcher, self.starting = trained(self.catalogue)
+        self._answers: list[str] = []
+        self._listed_kind: str | None = None  # what the last answer's table lists
 
     # ───────────────────────── one clause ─────────────────────────
 
@@ -334,8 +333,7 @@ class Brain:
                 other = self.catalogue.intents[intent_id]
                 if other.agent == "communications" and other.writes:
                     return other, max(p, UNSURE)
-        modal_request = bool(_MODAL.search(clause)) and ranked.confidence >= MODAL_WRITE
-        asked = _is_question(clause) and not modal_request
+        asked = _is_question(clause)
         if best.writes and (asked or reads_only or _is_statement(clause, self.starting)):
             reads = [
                 (self.catalogue.intents[i], p)
@@ -357,6 +355,7 @@ class Brain:
         context = self._context(history, now)
         previous = self.read(history[-1].request, history[:-1], now=now) if history else None
         self._answers = [t.answer for t in reversed(history)]
+        self._listed_kind = self._listed(history, now)
         follow = self._follow_up(text, mentions, previous, context, now)
         if follow is not None:
             return follow
@@ -408,6 +407,9 @@ class Brain:
         # Whom a message goes to counts like an ID: "tell purchasing that PO-5002 is late" is
         # a message, not a delay to record.
         ids = {m.type for m in inside if m.type in _ID_LIKE and not m.derived}
+        listed = self._listed_kind
+        if listed and not ids & ID_TYPES_SET and _REFERRING.search(clause.text):
+            ids = ids | {listed}  # "cancel the one due in April" points into a table of orders
         said = {m.type for m in inside if m.type in self.catalogue.vocabularies}
         masked = mask(clause.text, [_shift(m, clause.begin) for m in inside])
         whole = self.rank(masked, ids, recent=recent, words=said)
@@ -501,6 +503,19 @@ class Brain:
                 filled.missing.append(name)
                 filled.problems.append(f"Which one do you mean: {_or(listed)}?")
         return referred
+
+    def _listed(self, history: Sequence[Turn], now: datetime) -> str | None:
+        """The kind of ID the rows of the last answer's table lead with (its first column)."""
+        if not history:
+            return None
+        kinds: list[str] = []
+        for line in history[-1].answer.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.lstrip().startswith("|") else []
+            if not cells:
+                continue
+            lead = [m.type for m in self.mentions(cells[0], now) if m.type in ID_TYPES]
+            kinds.extend(lead[:1])
+        return max(set(kinds), key=kinds.count) if len(kinds) > 1 else None
 
     def _rows(self, answers: list[str], kind: str, now: datetime) -> list[tuple[str, list[Mention]]]:
         """The lines of the latest answer that lists IDs of `kind`, each with its IDs."""

@@ -36,7 +36,9 @@ def say(progress: Progress) -> str:
         return slot.ask or f"Which {progress.missing[0]}?"
     if progress.failed is not None:
         before = ""
-        if len(progress.calls) > 1:
+        # What the reads before a failed change found is not said: a change's answer would
+        # read as if it had been made.
+        if len(progress.calls) > 1 and not intent.writes:
             earlier = Progress(progress.task, intent, progress.values, progress.calls[:-1])
             try:
                 before = RENDERERS[intent.answer or ""](earlier).strip()

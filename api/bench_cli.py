@@ -129,6 +129,23 @@ def bench_sim(
     out.print(table)
 
 
+@bench_app.command("chat")
+def bench_chat(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    repeat: Annotated[int, typer.Option(min=1, max=100, help="Rounds of the requests.")] = 5,
+) -> None:
+    """Offline chat latency for requests one specialist answers, over the real graph and MCP
+    tools (model start excluded), and the understanding alone — in a scratch database."""
+    from api.bench_chat import run_chat_bench
+
+    async def job() -> list[Measurement]:
+        location = await asyncio.to_thread(db.locate)
+        async with scratch_database(location.url) as url:
+            return await run_chat_bench(url, repeat=repeat)
+
+    report("Titan offline chat benchmark", run(job), as_json=as_json)
+
+
 @bench_app.command("api")
 def bench_api(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,

@@ -170,3 +170,60 @@ def test_the_same_conversation_gets_the_same_reply() -> None:
     assert routed("Cancel ORD-10021, Rivian withdrew it") == routed(
         "Cancel ORD-10021, Rivian withdrew it"
     )
+
+
+def test_a_decision_that_leads_a_longer_answer_is_read_with_its_reason() -> None:
+    bound = model().bind_tools([Decide])
+    reply = bound.invoke(
+        [SystemMessage(content="decide"), HumanMessage(content="no, leave it - we'll borrow one from Munich")]
+    )
+
+    assert isinstance(reply, AIMessage)
+    assert reply.tool_calls[0]["args"] == {
+        "decision": "reject",
+        "reason": "leave it - we'll borrow one from Munich",
+    }
+
+
+INVENTORY = [
+    spec("stock_levels", "sku", "facility_id"),
+    spec("adjust_stock", "sku", "facility_id", "delta", "kind", "reason",
+         required=("sku", "facility_id", "delta")),
+]  # fmt: skip
+
+
+def inventory_turn(request: str, *results: tuple[str, dict[str, Any], Any]) -> AIMessage:
+    messages: list[Any] = [
+        SystemMessage(content="Role: inventory\n\nYou are Titan's inventory specialist."),
+        HumanMessage(content=request),
+    ]
+    for i, (name, args, data) in enumerate(results):
+        messages.append(AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"c{i}"}]))
+        messages.append(ToolMessage(content=json.dumps(data), tool_call_id=f"c{i}", name=name))
+    reply = model().bind_tools(INVENTORY).invoke(messages)
+    assert isinstance(reply, AIMessage)
+    return reply
+
+
+def test_stock_is_read_before_it_is_booked_out_and_more_than_is_free_is_not_tried() -> None:
+    request = "scrap 900 of SKU-BRG-6205 at Munich, water got into the store"
+    level = {"sku": "SKU-BRG-6205", "facility_id": "MUC", "on_hand": 217, "reserved": 0, "available": 217}
+
+    first = inventory_turn(request)
+    done = inventory_turn(request, ("stock_levels", {"sku": "SKU-BRG-6205", "facility_id": "MUC"}, [level]))
+
+    assert [c["name"] for c in first.tool_calls] == ["stock_levels"]
+    assert done.tool_calls == []
+    assert done.text.startswith("Nothing was booked: SKU-BRG-6205 at")
+    assert "217 free" in done.text and "900 cannot be taken out" in done.text
+
+
+def test_stock_that_is_there_is_booked_out() -> None:
+    request = "scrap 20 of SKU-BRG-6205 at Munich, water got into the store"
+    level = {"sku": "SKU-BRG-6205", "facility_id": "MUC", "on_hand": 217, "reserved": 0, "available": 217}
+
+    reply = inventory_turn(request, ("stock_levels", {"sku": "SKU-BRG-6205", "facility_id": "MUC"}, [level]))
+
+    [call] = reply.tool_calls
+    assert call["name"] == "adjust_stock"
+    assert call["args"]["delta"] == -20 and call["args"]["kind"] == "SCRAP"

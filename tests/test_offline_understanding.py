@@ -210,3 +210,55 @@ def test_the_conversation_itself_is_answered_without_the_team(
     brain: Brain, text: str, act: str
 ) -> None:
     assert read(brain, text).act == act
+
+
+def test_a_report_of_what_is_going_on_changes_nothing(brain: Brain) -> None:
+    reading = read(brain, "we're putting a hot Boeing lot onto phx-cnc-007 after lunch")
+
+    assert not any(f.intent.writes for f in reading.frames)
+
+
+def test_could_we_is_a_question_and_writes_nothing(brain: Brain) -> None:
+    reading = read(brain, "could we take ORD-10023 off hold now?")
+
+    assert reading.frames and not any(f.intent.writes for f in reading.frames)
+
+
+def test_a_booking_in_the_past_is_asked_about(brain: Brain) -> None:
+    reading = read(brain, "book WO-3005 in for 14 February 2026 from 08:00 to 10:00")
+
+    assert reading.act == "ask"
+    assert reading.reply.startswith("Sat 14 Feb 2026 08:00 is in the past")
+
+
+def test_dates_written_in_figures_are_read_day_first_unless_they_cannot_be(brain: Brain) -> None:
+    european = read(brain, "new order for Airbus: 12 of SKU-TB-1002, due 03/06/2026")
+    american = read(brain, "new order for Airbus: 12 of SKU-TB-1002, due 06/30/2026")
+
+    assert european.frames[0].slots["due"] == datetime(2026, 6, 3, tzinfo=UTC)
+    assert american.frames[0].slots["due"] == datetime(2026, 6, 30, tzinfo=UTC)
+
+
+ORDERS_TABLE = (
+    "2 orders (RIVIAN, open), soonest due first:\n\n"
+    "| Order | Customer | Status | Due | Products | Units | Value | Rush |\n"
+    "|---|---|---|---|---|---|---|---|\n"
+    "| ORD-10015 | RIVIAN | reserved | Tue 17 Mar 2026 | SKU-MH-4001 | 376 | 144,760.00 USD | — |\n"
+    "| ORD-10021 | RIVIAN | created | Sat 18 Apr 2026 | SKU-MH-4002 and SKU-BE-5003 | 280 | 157,270.00 USD | — |"
+)
+
+
+def test_the_one_meant_is_found_in_the_table_just_shown(brain: Brain) -> None:
+    history = [Turn("what has Rivian got open?", ORDERS_TABLE)]
+
+    reading = read(brain, "please cancel the one due in April — Rivian has pulled out", history)
+
+    assert intents(reading) == ["orders.cancel"]
+    assert reading.frames[0].slots["order"] == "ORD-10021"
+
+
+def test_the_reason_is_what_was_told_not_the_ask(brain: Brain) -> None:
+    reading = read(brain, "Tesla have walked away from ORD-10019 - could you cancel it?")
+
+    assert intents(reading) == ["orders.cancel"]
+    assert reading.frames[0].slots["reason"] == "Tesla have walked away from ORD-10019"

@@ -163,7 +163,7 @@ def _is_question(clause: str) -> bool:
     )
 
 
-_PICK = {"first": 0, "1": 0, "one": 0, "former": 0, "second": 1, "2": 1, "two": 1, "latter": 1}
+_PICK = {"first": 0, "1": 0, "former": 0, "second": 1, "2": 1, "two": 1, "latter": 1}
 
 
 @dataclass
@@ -772,6 +772,8 @@ class Brain:
         return self._decide(frames, mentions)
 
     def _pick(self, text: str, words: list[str], previous: Reading) -> Intent | None:
+        if len(words) > 6:
+            return None  # a request of its own, not "the first" or "the stock one"
         for word in words:
             if word in _PICK and _PICK[word] < len(previous.candidates):
                 return self.catalogue.intents[previous.candidates[_PICK[word]]]

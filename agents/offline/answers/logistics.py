@@ -138,6 +138,17 @@ def estimates(p: Progress) -> str:
 @answer("shipments_created")
 def shipments_created(p: Progress) -> str:
     rows = rows_of(p.result("create_shipments"))
+    found = p.result("get_order")
+    if not rows and isinstance(found, dict) and found.get("status") != "READY":
+        status = words(found.get("status"))
+        text = (
+            f"Nothing was booked: order {found.get('order_id')} is {status}, and shipments are "
+            "created only for orders that are ready to ship."
+        )
+        shipped = rows_of(p.result("list_shipments"))
+        if shipped:
+            text += " Its shipments:\n" + "\n".join(f"- {shipment_sentence(s)}" for s in shipped)
+        return text
     if not rows:
         return "No shipment was created."
     order = rows[0].get("order_id")

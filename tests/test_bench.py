@@ -79,3 +79,20 @@ def test_the_api_benchmark_loads_the_service_from_a_process_of_its_own(db_url: s
     assert measured["name"] == "chat: single-agent read (POST /chat)"
     assert measured["ops"] == 6 and "failed" not in measured["note"]
     assert 0 < measured["p50_ms"] <= measured["p95_ms"]
+
+
+def test_the_chat_benchmark_times_requests_one_specialist_answers(db_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
+    env["DATABASE_URL"] = db_url
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "bench", "chat", "--repeat", "1", "--json"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    names = [m["name"] for m in lines]
+    assert names[0] == "chat, one specialist" and names[-1] == "understanding a request"
+    assert any(n.startswith("what-if:") for n in names)
+    assert lines[0]["ops"] == len([n for n in names if n.startswith("  ")])
+    assert all(m["p50_ms"] > 0 for m in lines)

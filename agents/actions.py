@@ -20,7 +20,9 @@ PHRASES: dict[str, str] = {
     "release_stock": "release the stock reserved for order {order_id}",
     "adjust_stock": "book {delta} × {sku} at {facility_id}[ ({reason})]",
     "check_reorder": "flag the stock at or below its reorder point",
-    "create_purchase_order": "order {quantity} × {sku} from {supplier_id} for {facility_id}[ at {unit_price} USD each]",
+    "create_purchase_order": (
+        "order {quantity} × {sku} from {supplier_id} for {facility_id}[ at {unit_price} USD each]"
+    ),
     "delay_purchase_order": "record a delay on {po_id}[ until {expected_at}]",
     "cancel_purchase_order": "cancel purchase order {po_id}[ (reason: {reason})]",
     "receive_purchase_order": "receive purchase order {po_id} into stock",
@@ -29,13 +31,20 @@ PHRASES: dict[str, str] = {
     "cancel_shipment": "cancel shipment {shipment_id}",
     "delay_shipment": "record a delay on shipment {shipment_id}[ (new ETA {new_eta})]",
     "create_work_order": "open a {priority} {kind} work order on {machine_id}",
-    "schedule_work_order": "schedule work order {work_order_id} from {starts_at} to {ends_at} (the machine stops then)",
+    "schedule_work_order": (
+        "schedule work order {work_order_id} from {starts_at} to {ends_at} (the machine stops then)"
+    ),
     "start_work_order": "start work order {work_order_id} (the machine goes into maintenance)",
     "complete_work_order": "complete work order {work_order_id}",
     "cancel_work_order": "cancel work order {work_order_id}",
-    "set_sensor_threshold": "set the {sensor} limits[ on {machine_id}] to warning {warning}, critical {critical}",
+    "set_sensor_threshold": (
+        "set the {sensor} limits[ on {machine_id}] to warning {warning}, critical {critical}"
+    ),
     "propose_schedule": "propose a new schedule[ for {facility_id}]",
-    "reschedule_machine": "re-plan the schedule without {machine_id}[ from {unavailable_from}][ until {unavailable_until}]",
+    "reschedule_machine": (
+        "re-plan the schedule without {machine_id}[ from {unavailable_from}]"
+        "[ until {unavailable_until}]"
+    ),
     "apply_schedule": "apply schedule {schedule_id}",
     "reject_schedule": "reject schedule {schedule_id}",
     "send_message": "send “{subject}” to {recipient} by {channel}",

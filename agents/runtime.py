@@ -21,10 +21,10 @@ from pydantic import BaseModel
 
 from agents import approvals
 from agents.checkpoints import open_checkpointer, prepare_checkpointer
+from agents.decisions import Decide, read_decision
 from agents.graph import Graph, build_graph
 from agents.mcp_tools import open_toolbox
 from agents.models import make_model
-from agents.decisions import Decide, read_decision
 from agents.report import waiting_answer
 from agents.state import Decision, TitanState
 from agents.thread_locks import ThreadLocks
@@ -153,7 +153,7 @@ class Agents:
         assert result is not None
         return result
 
-    async def ask_steps(
+    async def ask_steps(  # noqa: C901 - the decision, replay and run paths of one turn
         self,
         message: str,
         thread_id: str | None = None,

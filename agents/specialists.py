@@ -90,7 +90,7 @@ def fit(data: Any, limit: int) -> str:
     return text[:limit] + " …(cut)"
 
 
-def _shrink(data: Any) -> tuple[Any, bool]:
+def _shrink(data: Any) -> tuple[Any, bool]:  # noqa: C901 - three ways to shrink, in order
     """`data` a step smaller: its biggest list halved (nested lists before the top one, so a
     list of machines keeps its machines and loses their detail first), else long strings cut,
     else the biggest nested value left out."""
@@ -168,9 +168,7 @@ class ToolRunner:
             if repeated is not None:
                 # A model that makes the same write twice gets the first one's outcome.
                 text = f"Already done in this request: {repeated['summary'][:500]}"
-                scratch.append(
-                    ToolMessage(content=text, tool_call_id=call_id, name=call["name"])
-                )
+                scratch.append(ToolMessage(content=text, tool_call_id=call_id, name=call["name"]))
                 calls.append(_record(agent, call["name"], args, True, text, None))
                 continue
             key = approvals.approval_id(thread, turn, call_id)
@@ -265,7 +263,9 @@ class ToolRunner:
         return result
 
 
-def _done_before(actions: list[ActionRecord], name: str, args: dict[str, Any]) -> ActionRecord | None:
+def _done_before(
+    actions: list[ActionRecord], name: str, args: dict[str, Any]
+) -> ActionRecord | None:
     """The write with these arguments this request already made, if any."""
     for action in actions:
         if action["status"] == "done" and action["name"] == name and action["args"] == args:

@@ -47,7 +47,11 @@ def _plan(reply: AIMessage) -> tuple[list[str], dict[str, list[str]]] | None:
             agents = [a for a in wanted if a in AGENTS] if isinstance(wanted, list) else []
             tasks: dict[str, list[str]] = {}
             for task in call["args"].get("tasks") or []:
-                if isinstance(task, dict) and task.get("agent") in AGENTS and task.get("instruction"):
+                if (
+                    isinstance(task, dict)
+                    and task.get("agent") in AGENTS
+                    and task.get("instruction")
+                ):
                     tasks.setdefault(str(task["agent"]), []).append(str(task["instruction"]))
             return list(dict.fromkeys(agents)), tasks
     return None

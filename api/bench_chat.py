@@ -69,12 +69,18 @@ async def run_chat_bench(url: str, *, repeat: int) -> list[Measurement]:
     chat = [t for request in SINGLE_AGENT for t in each[request]]
     return [
         summarise(
-            "chat, one specialist", chat,
+            "chat, one specialist",
+            chat,
             note=f"{len(SINGLE_AGENT)} read requests over MCP; start {start_s:.1f} s excluded",
         ),
-        *(summarise(f"  {request}", times) for request, times in each.items()
-          if request in SINGLE_AGENT),
-        *(summarise(f"what-if: {request}", each[request], note="most of it the solver")
-          for request in SOLVER_BACKED),
+        *(
+            summarise(f"  {request}", times)
+            for request, times in each.items()
+            if request in SINGLE_AGENT
+        ),
+        *(
+            summarise(f"what-if: {request}", each[request], note="most of it the solver")
+            for request in SOLVER_BACKED
+        ),
         summarise("understanding a request", reading, note="Brain.read alone"),
-    ]  # fmt: skip
+    ]

@@ -24,8 +24,13 @@ def _summary(results: list[Folded]) -> Table:
         table.add_column(column)
     for r in results:
         worst = min(r.by_domain.items(), key=lambda kv: kv[1])
-        table.add_row(VARIANTS[r.variant], str(r.examples), f"{r.accuracy:.1%}",
-                      f"{worst[0]} {worst[1]:.0%}", f"{r.seconds:.0f}")  # fmt: skip
+        table.add_row(
+            VARIANTS[r.variant],
+            str(r.examples),
+            f"{r.accuracy:.1%}",
+            f"{worst[0]} {worst[1]:.0%}",
+            f"{r.seconds:.0f}",
+        )
     return table
 
 
@@ -61,15 +66,27 @@ async def report_check(*, compare: bool, folds: int, as_json: bool) -> bool:
     tools = {t for by in schemas.values() for t in by}
     missing = sorted(unreachable(catalogue, tools) - set(COVERED_READS))
     if as_json:
-        print(json.dumps({  # noqa: T201 - the command's output
-            "intents": len(catalogue.intents),
-            "results": [r.__dict__ | {"domain_matrix": {k: dict(v) for k, v in r.domain_matrix.items()}} for r in results],
-            "plan_problems": problems,
-            "unreachable_tools": missing,
-        }, indent=1, default=str))  # fmt: skip
+        print(  # noqa: T201 - the command's output, plain JSON on stdout
+            json.dumps(
+                {
+                    "intents": len(catalogue.intents),
+                    "results": [
+                        r.__dict__
+                        | {"domain_matrix": {k: dict(v) for k, v in r.domain_matrix.items()}}
+                        for r in results
+                    ],
+                    "plan_problems": problems,
+                    "unreachable_tools": missing,
+                },
+                indent=1,
+                default=str,
+            )
+        )
         return not problems and not missing
     console = Console()
-    console.print(f"{len(catalogue.intents)} intents, {results[0].examples} examples, {folds} folds")
+    console.print(
+        f"{len(catalogue.intents)} intents, {results[0].examples} examples, {folds} folds"
+    )
     console.print(_summary(results))
     console.print(_matrix(results[0]))
     console.print(_details(results[0]))

@@ -45,7 +45,8 @@ def serve(
 @model_app.command("check")
 def check(
     compare: Annotated[
-        bool, typer.Option(help="Also score each view alone (n-grams, embedding) on the same folds.")
+        bool,
+        typer.Option(help="Also score each view alone (n-grams, embedding) on the same folds."),
     ] = False,
     folds: Annotated[int, typer.Option(min=2, max=100, help="Cross-validation folds.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,

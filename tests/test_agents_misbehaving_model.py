@@ -68,7 +68,9 @@ class ScriptedModel(BaseChatModel):
 
 
 def route(*agents: str) -> AIMessage:
-    return AIMessage(content="", tool_calls=[{"name": "Route", "args": {"agents": list(agents)}, "id": "r1"}])
+    return AIMessage(
+        content="", tool_calls=[{"name": "Route", "args": {"agents": list(agents)}, "id": "r1"}]
+    )
 
 
 def call(name: str, args: dict[str, Any], n: int) -> AIMessage:
@@ -97,7 +99,11 @@ async def test_a_tool_that_does_not_exist_is_refused_as_a_result_and_the_run_ans
         if role == "supervisor":
             return route("maintenance")
         if role == "maintenance":
-            return call("launch_missiles", {"target": "all"}, n) if n == 0 else AIMessage(content="Done.")
+            return (
+                call("launch_missiles", {"target": "all"}, n)
+                if n == 0
+                else AIMessage(content="Done.")
+            )
         return AIMessage(content="The team could not do that.")
 
     result, _ = await ask(db_url, script)

@@ -441,7 +441,9 @@ async def test_chatopenai_drives_the_agent_graph_exactly_as_the_offline_model_do
     pool = db.make_pool(db_url)
     await db.open_pool(pool)
     with anyio.fail_after(LIMIT_S):
-        async with open_directory(Plant(pool, db.DatabaseLocation(url=db_url, embedded=False))) as names:
+        async with open_directory(
+            Plant(pool, db.DatabaseLocation(url=db_url, embedded=False))
+        ) as names:
             app = Recorder(create_app(api_key=KEY, directory=names))
             async with serving(app, listener):
                 assert isinstance(make_model(), ChatOpenAI)

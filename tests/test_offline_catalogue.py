@@ -12,7 +12,12 @@ from rapidfuzz import fuzz
 
 from agents.mcp_tools import agent_schemas, open_toolbox
 from agents.offline.answers import RENDERERS
-from agents.offline.catalogue import CatalogueError, catalogue_files, load_catalogue, parse_catalogue
+from agents.offline.catalogue import (
+    CatalogueError,
+    catalogue_files,
+    load_catalogue,
+    parse_catalogue,
+)
 from agents.offline.check import check_catalogue, plan_problems, unreachable
 from api.model_check import COVERED_READS
 from mcp_servers.runtime import Plant
@@ -36,7 +41,7 @@ async def test_a_plan_that_does_not_fit_the_tools_fails_at_start(mcp_plant: Plan
         .replace('args = { machine_id = "{machine}" }', 'args = { machine = "{machine}" }', 1)
         .replace('tool = "scan_anomalies"', 'tool = "scan_anomalys"', 1)
     )
-    files["orders"] = files["orders"].replace('is_rush = "{rush == \'RUSH\'}"', 'is_rush = "yes"')
+    files["orders"] = files["orders"].replace("is_rush = \"{rush == 'RUSH'}\"", 'is_rush = "yes"')
     broken = parse_catalogue(files)
     async with open_toolbox(mcp_plant) as box:
         with pytest.raises(CatalogueError) as raised:

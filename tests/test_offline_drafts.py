@@ -35,7 +35,9 @@ async def test_a_delay_notice_says_the_order_how_late_the_new_date_and_sorry(
     plant: db.AsyncConn, db_url: str, fixed_clock: FixedClock
 ) -> None:
     result = await drafted(db_url, "Tell Tesla their ORD-10011 will be two days late")
-    due = await (await plant.execute("select due_at from orders where order_id = 'ORD-10011'")).fetchone()
+    due = await (
+        await plant.execute("select due_at from orders where order_id = 'ORD-10011'")
+    ).fetchone()
     assert due is not None
     new = due["due_at"].date().toordinal() + 2
 

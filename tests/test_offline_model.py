@@ -49,7 +49,11 @@ def model() -> OfflineChatModel:
 
 
 def routed(text: str) -> dict[str, Any]:
-    reply = model().bind_tools([Route]).invoke([SystemMessage(content="route"), HumanMessage(content=text)])
+    reply = (
+        model()
+        .bind_tools([Route])
+        .invoke([SystemMessage(content="route"), HumanMessage(content=text)])
+    )
     assert isinstance(reply, AIMessage)
     [call] = reply.tool_calls
     return call["args"]
@@ -74,16 +78,16 @@ def test_the_supervisor_answers_itself_when_there_is_nothing_to_route() -> None:
 
 
 def specialist_turn(*results: tuple[str, dict[str, Any], Any], fail: bool = False) -> AIMessage:
-    task = render_tasks(
-        ['diagnose ⟦maintenance.diagnose {"machine": "PHX-CNC-007"}⟧']
-    )
+    task = render_tasks(['diagnose ⟦maintenance.diagnose {"machine": "PHX-CNC-007"}⟧'])
     messages: list[Any] = [
         SystemMessage(content="Role: maintenance\n\nYou are Titan's maintenance specialist."),
         HumanMessage(content="Why is PHX-CNC-007 vibrating?"),
         HumanMessage(content=task),
     ]
     for i, (name, args, data) in enumerate(results):
-        messages.append(AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"c{i}"}]))
+        messages.append(
+            AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"c{i}"}])
+        )
         last = i == len(results) - 1
         messages.append(
             ToolMessage(
@@ -120,7 +124,11 @@ def test_a_specialist_answers_in_words_once_its_plan_is_done() -> None:
     done = specialist_turn(
         ("machine_health", {"machine_id": "PHX-CNC-007"}, {"machine_id": "PHX-CNC-007"}),
         ("scan_anomalies", {"machine_ids": ["PHX-CNC-007"]}, {"findings": []}),
-        ("classify_fault", {"machine_id": "PHX-CNC-007"}, {"machine_id": "PHX-CNC-007", "fault_type": None}),
+        (
+            "classify_fault",
+            {"machine_id": "PHX-CNC-007"},
+            {"machine_id": "PHX-CNC-007", "fault_type": None},
+        ),
     )
 
     assert done.tool_calls == []
@@ -129,9 +137,7 @@ def test_a_specialist_answers_in_words_once_its_plan_is_done() -> None:
 
 
 def test_a_failed_call_is_said_in_a_sentence_and_nothing_more_is_called() -> None:
-    done = specialist_turn(
-        ("machine_health", {"machine_id": "PHX-CNC-007"}, {}), fail=True
-    )
+    done = specialist_turn(("machine_health", {"machine_id": "PHX-CNC-007"}, {}), fail=True)
 
     assert done.tool_calls == []
     assert done.text == "I could not look that up: machine is offline."
@@ -146,7 +152,11 @@ def test_the_composer_joins_the_specialists_answers_without_the_reports_headings
         "actions": [],
     }
     reply = model().invoke(
-        [SystemMessage(content="compose"), HumanMessage(content="q"), HumanMessage(content=report(state))]
+        [
+            SystemMessage(content="compose"),
+            HumanMessage(content="q"),
+            HumanMessage(content=report(state)),
+        ]
     )
 
     assert reply.text == "Order ORD-10003 is shipped.\n\nORD-10003 (due Thu 5 Mar 2026): SHIPPED."
@@ -156,13 +166,21 @@ def test_decide_reads_yes_and_no_with_the_reason() -> None:
     bound = model().bind_tools([Decide])
     yes = bound.invoke([SystemMessage(content="decide"), HumanMessage(content="yes, go ahead")])
     no = bound.invoke(
-        [SystemMessage(content="decide"), HumanMessage(content="no, the customer changed their mind")]
+        [
+            SystemMessage(content="decide"),
+            HumanMessage(content="no, the customer changed their mind"),
+        ]
     )
-    other = bound.invoke([SystemMessage(content="decide"), HumanMessage(content="where is ORD-10003?")])
+    other = bound.invoke(
+        [SystemMessage(content="decide"), HumanMessage(content="where is ORD-10003?")]
+    )
 
     assert isinstance(yes, AIMessage) and yes.tool_calls[0]["args"] == {"decision": "approve"}
     assert isinstance(no, AIMessage)
-    assert no.tool_calls[0]["args"] == {"decision": "reject", "reason": "the customer changed their mind"}
+    assert no.tool_calls[0]["args"] == {
+        "decision": "reject",
+        "reason": "the customer changed their mind",
+    }
     assert isinstance(other, AIMessage) and other.tool_calls == []
 
 
@@ -175,7 +193,10 @@ def test_the_same_conversation_gets_the_same_reply() -> None:
 def test_a_decision_that_leads_a_longer_answer_is_read_with_its_reason() -> None:
     bound = model().bind_tools([Decide])
     reply = bound.invoke(
-        [SystemMessage(content="decide"), HumanMessage(content="no, leave it - we'll borrow one from Munich")]
+        [
+            SystemMessage(content="decide"),
+            HumanMessage(content="no, leave it - we'll borrow one from Munich"),
+        ]
     )
 
     assert isinstance(reply, AIMessage)
@@ -198,7 +219,9 @@ def inventory_turn(request: str, *results: tuple[str, dict[str, Any], Any]) -> A
         HumanMessage(content=request),
     ]
     for i, (name, args, data) in enumerate(results):
-        messages.append(AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"c{i}"}]))
+        messages.append(
+            AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"c{i}"}])
+        )
         messages.append(ToolMessage(content=json.dumps(data), tool_call_id=f"c{i}", name=name))
     reply = model().bind_tools(INVENTORY).invoke(messages)
     assert isinstance(reply, AIMessage)
@@ -207,10 +230,18 @@ def inventory_turn(request: str, *results: tuple[str, dict[str, Any], Any]) -> A
 
 def test_stock_is_read_before_it_is_booked_out_and_more_than_is_free_is_not_tried() -> None:
     request = "scrap 900 of SKU-BRG-6205 at Munich, water got into the store"
-    level = {"sku": "SKU-BRG-6205", "facility_id": "MUC", "on_hand": 217, "reserved": 0, "available": 217}
+    level = {
+        "sku": "SKU-BRG-6205",
+        "facility_id": "MUC",
+        "on_hand": 217,
+        "reserved": 0,
+        "available": 217,
+    }
 
     first = inventory_turn(request)
-    done = inventory_turn(request, ("stock_levels", {"sku": "SKU-BRG-6205", "facility_id": "MUC"}, [level]))
+    done = inventory_turn(
+        request, ("stock_levels", {"sku": "SKU-BRG-6205", "facility_id": "MUC"}, [level])
+    )
 
     assert [c["name"] for c in first.tool_calls] == ["stock_levels"]
     assert done.tool_calls == []
@@ -220,9 +251,17 @@ def test_stock_is_read_before_it_is_booked_out_and_more_than_is_free_is_not_trie
 
 def test_stock_that_is_there_is_booked_out() -> None:
     request = "scrap 20 of SKU-BRG-6205 at Munich, water got into the store"
-    level = {"sku": "SKU-BRG-6205", "facility_id": "MUC", "on_hand": 217, "reserved": 0, "available": 217}
+    level = {
+        "sku": "SKU-BRG-6205",
+        "facility_id": "MUC",
+        "on_hand": 217,
+        "reserved": 0,
+        "available": 217,
+    }
 
-    reply = inventory_turn(request, ("stock_levels", {"sku": "SKU-BRG-6205", "facility_id": "MUC"}, [level]))
+    reply = inventory_turn(
+        request, ("stock_levels", {"sku": "SKU-BRG-6205", "facility_id": "MUC"}, [level])
+    )
 
     [call] = reply.tool_calls
     assert call["name"] == "adjust_stock"

@@ -39,7 +39,10 @@ ROUTED = [
     ("when will Rivian get their stuff?", "logistics.where_is_order"),
     ("ORD-10016: are we going to miss its due date?", "scheduling.due_date"),
     ("ORD-10021 got cancelled — which manager okayed that?", "governance.who_approved"),
-    ("let Tesla know their order ORD-10011 slips by two days", "communications.notify_customer_delay"),
+    (
+        "let Tesla know their order ORD-10011 slips by two days",
+        "communications.notify_customer_delay",
+    ),
     ("please put a hold on ORD-10019, Tesla wants to change the spec", "orders.hold"),
     ("take ORD-10023 off hold, Airbus fixed the paperwork", "orders.release"),
     ("throw together a schedule for Munich but don't apply it", "scheduling.propose"),
@@ -164,7 +167,9 @@ def test_a_follow_up_keeps_the_intent_and_changes_the_value_it_names(brain: Brai
 
 def test_a_follow_up_takes_the_machine_and_fault_from_the_turn_before(brain: Brain) -> None:
     answer = "PHX-CNC-007 most likely has bearing degradation (confidence 0.97)."
-    reading = read(brain, "what about its spare parts?", [Turn("why is PHX-CNC-007 so loud?", answer)])
+    reading = read(
+        brain, "what about its spare parts?", [Turn("why is PHX-CNC-007 so loud?", answer)]
+    )
 
     [frame] = reading.frames
     assert frame.intent.id == "inventory.spare_parts"
@@ -244,7 +249,8 @@ ORDERS_TABLE = (
     "| Order | Customer | Status | Due | Products | Units | Value | Rush |\n"
     "|---|---|---|---|---|---|---|---|\n"
     "| ORD-10015 | RIVIAN | reserved | Tue 17 Mar 2026 | SKU-MH-4001 | 376 | 144,760.00 USD | — |\n"
-    "| ORD-10021 | RIVIAN | created | Sat 18 Apr 2026 | SKU-MH-4002 and SKU-BE-5003 | 280 | 157,270.00 USD | — |"
+    "| ORD-10021 | RIVIAN | created | Sat 18 Apr 2026 | SKU-MH-4002 and SKU-BE-5003 "
+    "| 280 | 157,270.00 USD | — |"
 )
 
 

@@ -62,7 +62,9 @@ def masked_examples(catalogue: Catalogue) -> tuple[list[str], list[str]]:
     labels: list[str] = []
     for intent in catalogue.intents.values():
         for example in intent.examples:
-            found = find_mentions(example, names=names, vocabularies=catalogue.vocabularies, now=now)
+            found = find_mentions(
+                example, names=names, vocabularies=catalogue.vocabularies, now=now
+            )
             texts.append(mask(example, found))
             labels.append(intent.id)
     return texts, labels
@@ -107,9 +109,7 @@ VARIANTS = {
 }
 
 
-def cross_validate(
-    catalogue: Catalogue, *, variant: str = "joint", folds: int = FOLDS
-) -> Folded:
+def cross_validate(catalogue: Catalogue, *, variant: str = "joint", folds: int = FOLDS) -> Folded:
     """Each example held out once, the matcher trained on the others."""
     started = time.perf_counter()
     texts, labels = masked_examples(catalogue)
@@ -136,9 +136,12 @@ def cross_validate(
 
 
 def _score(
-    catalogue: Catalogue, variant: str, y: np.ndarray[Any, Any], predicted: np.ndarray[Any, Any],
+    catalogue: Catalogue,
+    variant: str,
+    y: np.ndarray[Any, Any],
+    predicted: np.ndarray[Any, Any],
     seconds: float,
-) -> Folded:  # fmt: skip
+) -> Folded:
     right = y == predicted
     domain_of = {i.id: i.domain for i in catalogue.intents.values()}
     by_intent = {label: float(np.mean(right[y == label])) for label in sorted(set(y))}
@@ -195,9 +198,13 @@ def _enum(schema: Mapping[str, Any]) -> set[str] | None:
 
 
 def _check_value(
-    intent: Intent, step: Step, arg: str, value: Any, schema: Mapping[str, Any],
+    intent: Intent,
+    step: Step,
+    arg: str,
+    value: Any,
+    schema: Mapping[str, Any],
     catalogue: Catalogue,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     where = f"{intent.id}: {step.tool}.{arg}"
     accepted = _types(schema)
     if isinstance(value, str) and "{" in value:
@@ -205,25 +212,36 @@ def _check_value(
         if whole and whole.group(1) in intent.slots:
             slot = intent.slots[whole.group(1)]
             wanted = (
-                {"array"} if slot.many
-                else {"string"} if slot.type in ID_TYPES or slot.type in catalogue.vocabularies
+                {"array"}
+                if slot.many
+                else {"string"}
+                if slot.type in ID_TYPES or slot.type in catalogue.vocabularies
                 else JSON_TYPES.get(slot.type, {"object", "string"})
-            )  # fmt: skip
+            )
             if slot.type == "schedule" or slot.type == "notification":
                 wanted = {"integer", "number"}
             if not wanted & (accepted | {"null"}):
-                return [f"{where} takes {sorted(accepted)}, slot {slot.type} gives {sorted(wanted)}"]
+                return [
+                    f"{where} takes {sorted(accepted)}, slot {slot.type} gives {sorted(wanted)}"
+                ]
             allowed = _enum(schema)
             vocabulary = catalogue.vocabularies.get(slot.type)
             if allowed and vocabulary:
                 extra = set(vocabulary.values) - allowed - set(catalogue.groups)
                 if extra:
-                    return [f"{where} takes {sorted(allowed)}; vocabulary {slot.type} also has {sorted(extra)}"]
+                    return [
+                        f"{where} takes {sorted(allowed)}; vocabulary {slot.type} also has "
+                        f"{sorted(extra)}"
+                    ]
         return []
     if isinstance(value, bool):
         return [] if "boolean" in accepted else [f"{where} takes {sorted(accepted)}, not a boolean"]
     if isinstance(value, int | float):
-        return [] if accepted & {"integer", "number"} else [f"{where} takes {sorted(accepted)}, not a number"]
+        return (
+            []
+            if accepted & {"integer", "number"}
+            else [f"{where} takes {sorted(accepted)}, not a number"]
+        )
     if isinstance(value, str):
         allowed = _enum(schema)
         if allowed and value not in allowed:
@@ -234,7 +252,7 @@ def _check_value(
     return []
 
 
-def plan_problems(
+def plan_problems(  # noqa: C901 - one check per way a plan can misfit
     catalogue: Catalogue,
     tools_by_agent: Mapping[str, Mapping[str, Mapping[str, Any]]],
     write_tools: set[str],
@@ -275,9 +293,16 @@ def plan_problems(
                     continue
                 unknown = names_in(source) - known - set(FUNCTIONS) - {"None", "True", "False"}
                 if unknown:
-                    problems.append(f"{where}: {source!r} reads {sorted(unknown)}, which no slot or earlier step gives")
+                    problems.append(
+                        f"{where}: {source!r} reads {sorted(unknown)}, which no slot or earlier "
+                        "step gives"
+                    )
             known.add(step.key)
-        if intent.kind == "write" and not any(s.tool in write_tools for s in intent.plan) and not intent.then:
+        if (
+            intent.kind == "write"
+            and not any(s.tool in write_tools for s in intent.plan)
+            and not intent.then
+        ):
             problems.append(f"{intent.id} is a write intent without a write tool")
         for slot_name, slot in intent.slots.items():
             if slot.type not in {*ID_TYPES, *VALUE_TYPES, *catalogue.vocabularies}:

@@ -19,9 +19,29 @@ _JOINER = re.compile(r"(?:,\s*|\s+)(?:and\s+then|and\s+also|and|then|also|plus|&
 # Words that never start a request on their own, however often examples begin with them.
 _NOT_STARTERS = {"the", "a", "an", "i", "we", "our", "my", "it", "its", "this", "that", "there"}
 _QUESTION_WORDS = {
-    "what", "which", "where", "when", "who", "why", "how", "is", "are", "was", "were", "do",
-    "does", "did", "has", "have", "can", "could", "will", "would", "should", "any",
-}  # fmt: skip
+    "what",
+    "which",
+    "where",
+    "when",
+    "who",
+    "why",
+    "how",
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "has",
+    "have",
+    "can",
+    "could",
+    "will",
+    "would",
+    "should",
+    "any",
+}
 _POLITE = re.compile(r"^(?:please|pls|ok|okay|so|also|and|then|now)[,\s]+", re.I)
 
 
@@ -57,9 +77,21 @@ def _declarative(text: str, starting: frozenset[str]) -> bool:
 
 _SUBORDINATE = {"if", "when", "once", "after", "before", "unless", "while", "as", "since"}
 _AUXILIARIES = {
-    "is", "are", "was", "were", "do", "does", "did", "has", "have", "can", "could", "will",
-    "would", "should",
-}  # fmt: skip
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "has",
+    "have",
+    "can",
+    "could",
+    "will",
+    "would",
+    "should",
+}
 
 
 def _pieces(sentence: str, offset: int, starting: frozenset[str]) -> list[Clause]:
@@ -80,8 +112,14 @@ def _pieces(sentence: str, offset: int, starting: frozenset[str]) -> list[Clause
             continue
         # "Could the grinder's check, WO-3005, go into Wednesday?": the question's own verb.
         lead_words = re.findall(r"[a-z']+", _POLITE.sub("", before.lower()))
-        if lead_words[:1] and lead_words[0] in _AUXILIARIES and cuts[-1] == 0 and (
-            len(lead_words) > 1 and lead_words[1] not in {"you", "we", "u", "i", "they", "someone"}
+        if (
+            lead_words[:1]
+            and lead_words[0] in _AUXILIARIES
+            and cuts[-1] == 0
+            and (
+                len(lead_words) > 1
+                and lead_words[1] not in {"you", "we", "u", "i", "they", "someone"}
+            )
         ):
             continue
         cuts.append(m.end())
@@ -90,7 +128,9 @@ def _pieces(sentence: str, offset: int, starting: frozenset[str]) -> list[Clause
     carried: int | None = None  # where a stated fact began, joining the piece after it
     for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
         piece = sentence[a:b]
-        piece = re.sub(r"(?:,\s*|\s+)(?:and|then|also|plus)\s*$", "", piece.rstrip(" ,"), flags=re.I)
+        piece = re.sub(
+            r"(?:,\s*|\s+)(?:and|then|also|plus)\s*$", "", piece.rstrip(" ,"), flags=re.I
+        )
         if not piece.strip():
             continue
         lead = len(piece) - len(piece.lstrip())
@@ -119,11 +159,16 @@ def split(text: str, starting: frozenset[str]) -> list[Clause]:
     carried: Clause | None = None
     for i, sentence in enumerate(sentences):
         if (i < len(sentences) - 1 or clauses) and _declarative(sentence.text, starting):
-            carried = sentence if carried is None else Clause(carried.begin, sentence.end,
-                                                               text[carried.begin : sentence.end])  # fmt: skip
+            carried = (
+                sentence
+                if carried is None
+                else Clause(carried.begin, sentence.end, text[carried.begin : sentence.end])
+            )
             continue
-        pieces = [Clause(c.begin, c.end, text[c.begin : c.end])
-                  for c in _pieces(sentence.text, sentence.begin, starting)]  # fmt: skip
+        pieces = [
+            Clause(c.begin, c.end, text[c.begin : c.end])
+            for c in _pieces(sentence.text, sentence.begin, starting)
+        ]
         if carried is not None and pieces:
             first = pieces[0]
             pieces[0] = Clause(carried.begin, first.end, text[carried.begin : first.end])

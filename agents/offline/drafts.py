@@ -52,8 +52,9 @@ def company(customer_id: str | None) -> str:
     label = names.label("customer", customer_id) if names else customer_id
     if label == customer_id:
         return customer_id.replace("_", " ").title()
-    short = re.sub(r"^(the)\s+|,?\s+(inc\.?|se|gmbh|group|company|ag|ltd\.?|llc)$", "", label,
-                   flags=re.I)  # fmt: skip
+    short = re.sub(
+        r"^(the)\s+|,?\s+(inc\.?|se|gmbh|group|company|ag|ltd\.?|llc)$", "", label, flags=re.I
+    )
     short = re.sub(r"\s+(company)$", "", short, flags=re.I)
     return short.strip() or label
 
@@ -144,17 +145,22 @@ def draft_delay_notice(order: Any, days: Any, new_date: Any) -> str | None:
             f"to deliver it on {day(new)} instead of {day(due)}."
         )
     elif new:
-        news = f"we are sorry to tell you that {what} is delayed: we now expect to deliver it on {day(new)}."
+        news = (
+            f"we are sorry to tell you that {what} is delayed: we now expect to deliver it on "
+            f"{day(new)}."
+        )
     else:
-        news = f"we are sorry to tell you that {what} is delayed. We will confirm the new date shortly."
+        news = (
+            f"we are sorry to tell you that {what} is delayed. We will confirm the new date "
+            "shortly."
+        )
     return "\n".join(
         [
             _greeting(order.get("customer_id")),
             "",
             news[0].upper() + news[1:],
             "",
-            "We apologise for the inconvenience and will let you know at once if anything "
-            "changes.",
+            "We apologise for the inconvenience and will let you know at once if anything changes.",
             "",
             SIGNATURE,
         ]
@@ -169,9 +175,10 @@ def draft_inquiry_reply(inquiry: Any, message: str | None, order: Any) -> str | 
     about = inquiry.get("order_id")
     lines = [_greeting(inquiry.get("customer_id")), ""]
     lines.append(
-        f"thank you for your message about your order {about}." if about
+        f"thank you for your message about your order {about}."
+        if about
         else "thank you for your message."
-    )  # fmt: skip
+    )
     lines[-1] = lines[-1][0].upper() + lines[-1][1:]
     said = for_customer(message or "")
     if said:
@@ -181,9 +188,12 @@ def draft_inquiry_reply(inquiry: Any, message: str | None, order: Any) -> str | 
         due = order.get("due_at")
         lines.append(
             f"Your order {order.get('order_id')} {state}"
-            + (f"; it is due on {day(due)}." if due and order["status"] not in (
-                "DELIVERED", "COMPLETED", "CANCELLED") else ".")
-        )  # fmt: skip
+            + (
+                f"; it is due on {day(due)}."
+                if due and order["status"] not in ("DELIVERED", "COMPLETED", "CANCELLED")
+                else "."
+            )
+        )
     else:
         lines.append("We are looking into it and will come back to you with the details shortly.")
     lines += ["", SIGNATURE]

@@ -29,19 +29,32 @@ ID_PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("work_order", re.compile(r"\bWO[\s#_-]*(\d{3,6})\b", re.I), "WO-{0}"),
     ("work_order", re.compile(rf"\bwork\s*order\s+{_NUMBER_WORDS}(\d{{3,6}})\b", re.I), "WO-{0}"),
     ("purchase_order", re.compile(r"\bPO[\s#_-]*(\d{3,6})\b", re.I), "PO-{0}"),
-    ("purchase_order", re.compile(rf"\bpurchase\s+order\s+{_NUMBER_WORDS}(\d{{3,6}})\b", re.I),
-     "PO-{0}"),  # fmt: skip
+    (
+        "purchase_order",
+        re.compile(rf"\bpurchase\s+order\s+{_NUMBER_WORDS}(\d{{3,6}})\b", re.I),
+        "PO-{0}",
+    ),
     ("shipment", re.compile(r"\bSHP[\s#_-]*(\d{3,6})\b", re.I), "SHP-{0}"),
     ("shipment", re.compile(rf"\bshipment\s+{_NUMBER_WORDS}(\d{{3,6}})\b", re.I), "SHP-{0}"),
     ("inquiry", re.compile(r"\bINQ[\s#_-]*(\d{3,6})\b", re.I), "INQ-{0}"),
     ("inquiry", re.compile(rf"\binquiry\s+{_NUMBER_WORDS}(\d{{3,6}})\b", re.I), "INQ-{0}"),
     ("batch", re.compile(r"\b(B-[A-Z0-9]+(?:-[A-Z0-9]+)+)\b", re.I), "{0}"),
     ("batch", re.compile(r"\bbatch\s+([A-Z0-9]+(?:-[A-Z0-9]+)+)\b", re.I), "{0}"),
-    ("sku", re.compile(r"\b(?i:sku)[\s_-]*([A-Za-z]{2,3})[\s_-]*([A-Za-z0-9]*\d[A-Za-z0-9]*)\b"),
-     "SKU-{0}-{1}"),  # fmt: skip
-    ("schedule", re.compile(rf"\b(?:schedule|proposal)\s+{_NUMBER_WORDS}(\d{{1,6}})\b", re.I), "{0}"),
-    ("notification", re.compile(rf"\b(?:notification|message|alert)\s+{_NUMBER_WORDS}(\d{{1,9}})\b", re.I),
-     "{0}"),  # fmt: skip
+    (
+        "sku",
+        re.compile(r"\b(?i:sku)[\s_-]*([A-Za-z]{2,3})[\s_-]*([A-Za-z0-9]*\d[A-Za-z0-9]*)\b"),
+        "SKU-{0}-{1}",
+    ),
+    (
+        "schedule",
+        re.compile(rf"\b(?:schedule|proposal)\s+{_NUMBER_WORDS}(\d{{1,6}})\b", re.I),
+        "{0}",
+    ),
+    (
+        "notification",
+        re.compile(rf"\b(?:notification|message|alert)\s+{_NUMBER_WORDS}(\d{{1,9}})\b", re.I),
+        "{0}",
+    ),
     ("tracking_number", re.compile(r"\b(\d{10,14})\b"), "{0}"),
     ("table", re.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b"), "{0}"),
     ("table", re.compile(r"\bthe\s+([a-z]+)\s+table\b", re.I), "{0}"),
@@ -50,10 +63,31 @@ _BARE_CODE = re.compile(
     r"\b(\d{4})(?:\s+[a-z-]+){0,2}\s+(bearings?|blades?|housings?|enclosures?|parts?)\b", re.I
 )
 MASKED = {
-    "machine", "order", "sku", "customer", "supplier", "facility", "work_center", "shipment",
-    "work_order", "purchase_order", "inquiry", "batch", "tracking_number", "approval",
-    "schedule", "notification", "carrier", "table", "number", "money", "weight", "days", "datetime", "period",
-}  # fmt: skip
+    "machine",
+    "order",
+    "sku",
+    "customer",
+    "supplier",
+    "facility",
+    "work_center",
+    "shipment",
+    "work_order",
+    "purchase_order",
+    "inquiry",
+    "batch",
+    "tracking_number",
+    "approval",
+    "schedule",
+    "notification",
+    "carrier",
+    "table",
+    "number",
+    "money",
+    "weight",
+    "days",
+    "datetime",
+    "period",
+}
 
 
 @dataclass(frozen=True)
@@ -80,8 +114,9 @@ def _ids(text: str) -> list[Mention]:
         for m in pattern.finditer(text):
             if any(not (m.end() <= b or m.start() >= e) for b, e in taken):
                 continue
-            value: Any = shape.format(*(g.upper() if kind != "table" else g.lower()
-                                        for g in m.groups()))  # fmt: skip
+            value: Any = shape.format(
+                *(g.upper() if kind != "table" else g.lower() for g in m.groups())
+            )
             if kind in ("schedule", "notification"):
                 value = int(value)
             found.append(Mention(kind, value, m.start(), m.end(), m.group(0)))
@@ -89,7 +124,9 @@ def _ids(text: str) -> list[Mention]:
     return found
 
 
-_PATTERNS: dict[int, tuple[Mapping[str, Vocabulary], list[tuple[str, tuple[re.Pattern[str], dict[str, str]]]]]] = {}
+_PATTERNS: dict[
+    int, tuple[Mapping[str, Vocabulary], list[tuple[str, tuple[re.Pattern[str], dict[str, str]]]]]
+] = {}
 
 
 def _patterns(
@@ -107,7 +144,9 @@ def _vocabulary(text: str, vocabularies: Mapping[str, Vocabulary]) -> list[Menti
     found: list[Mention] = []
     for name, (pattern, values) in _patterns(vocabularies):
         for m in pattern.finditer(lowered):
-            found.append(Mention(name, values[m.group(0)], m.start(), m.end(), text[m.start() : m.end()]))
+            found.append(
+                Mention(name, values[m.group(0)], m.start(), m.end(), text[m.start() : m.end()])
+            )
     return found
 
 
@@ -169,9 +208,10 @@ def _by_kind_and_site(
     for kind in (m for m in words if m.type == "wc_type"):
         for entity in ("machine", "work_center"):
             fits = [
-                e.value for e in names.of_type(entity)
+                e.value
+                for e in names.of_type(entity)
                 if e.facility in sites and e.detail.get("wc_type") == kind.value
-            ]  # fmt: skip
+            ]
             if len(fits) == 1:
                 found.append(Mention(entity, fits[0], kind.begin, kind.end, kind.text, False, True))
     return found

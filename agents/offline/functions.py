@@ -52,7 +52,9 @@ def pick_order(
     if isinstance(period, dict) and period.get("start") and period.get("end"):
         start, end = str(period["start"]), str(period["end"])
         if (datetime.fromisoformat(end) - datetime.fromisoformat(start)).days >= 7:
-            rows = [r for r in rows if start[:10] <= str(r.get("due_at") or "")[:10] < end[:10]] or rows
+            rows = [
+                r for r in rows if start[:10] <= str(r.get("due_at") or "")[:10] < end[:10]
+            ] or rows
     if rush:
         rows = [r for r in rows if r.get("is_rush")] or rows
     if state:
@@ -226,10 +228,36 @@ def product_words(text: str | None) -> str | None:
 
 
 _SEARCH_NOISE = {
-    "what", "which", "do", "we", "make", "sell", "stock", "find", "products", "product",
-    "with", "in", "the", "name", "list", "our", "show", "me", "search", "catalogue", "for",
-    "lookup:", "are", "is", "of", "a", "an", "all", "?",
-}  # fmt: skip
+    "what",
+    "which",
+    "do",
+    "we",
+    "make",
+    "sell",
+    "stock",
+    "find",
+    "products",
+    "product",
+    "with",
+    "in",
+    "the",
+    "name",
+    "list",
+    "our",
+    "show",
+    "me",
+    "search",
+    "catalogue",
+    "for",
+    "lookup:",
+    "are",
+    "is",
+    "of",
+    "a",
+    "an",
+    "all",
+    "?",
+}
 
 
 @function
@@ -251,8 +279,13 @@ def incident_description(machine: str, diagnosis: Any, scan: Any) -> str:
 
 
 @function
-def notice_event(event: str | None, shipment: str | None, order: str | None,
-                 machine: str | None, purchase_order: str | None) -> str | None:  # fmt: skip
+def notice_event(
+    event: str | None,
+    shipment: str | None,
+    order: str | None,
+    machine: str | None,
+    purchase_order: str | None,
+) -> str | None:
     """The event a standard notice is about: the one named, else the usual one per entity."""
     if event:
         return event
@@ -283,10 +316,15 @@ def stock_key(sku: str | None, facility: str | None) -> str | None:
 
 
 @function
-def notice_entity(shipment: str | None, order: str | None, machine: str | None,
-                  purchase_order: str | None) -> str | None:  # fmt: skip
-    for kind, value in (("shipment", shipment), ("purchase_order", purchase_order),
-                        ("machine", machine), ("order", order)):  # fmt: skip
+def notice_entity(
+    shipment: str | None, order: str | None, machine: str | None, purchase_order: str | None
+) -> str | None:
+    for kind, value in (
+        ("shipment", shipment),
+        ("purchase_order", purchase_order),
+        ("machine", machine),
+        ("order", order),
+    ):
         if value:
             return kind
     return None
@@ -318,12 +356,18 @@ def customer_address(customer: str | None) -> str | None:
 
 
 @function
-def entity_kind(order: Any, machine: Any, work_order: Any, purchase_order: Any, shipment: Any,
-                inquiry: Any) -> str | None:  # fmt: skip
+def entity_kind(
+    order: Any, machine: Any, work_order: Any, purchase_order: Any, shipment: Any, inquiry: Any
+) -> str | None:
     """The audit trail's name for the kind of the first thing named (a machine is equipment)."""
-    for kind, value in (("order", order), ("equipment", machine), ("work_order", work_order),
-                        ("purchase_order", purchase_order), ("shipment", shipment),
-                        ("inquiry", inquiry)):  # fmt: skip
+    for kind, value in (
+        ("order", order),
+        ("equipment", machine),
+        ("work_order", work_order),
+        ("purchase_order", purchase_order),
+        ("shipment", shipment),
+        ("inquiry", inquiry),
+    ):
         if value:
             return kind
     return None

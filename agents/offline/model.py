@@ -127,7 +127,9 @@ class OfflineChatModel(BaseChatModel):
 
     # ───────────────────────── the parts it plays ─────────────────────────
 
-    def respond(self, messages: Sequence[BaseMessage], names: PlantNames | None = None) -> AIMessage:
+    def respond(
+        self, messages: Sequence[BaseMessage], names: PlantNames | None = None
+    ) -> AIMessage:
         """The reply to `messages` given the bound tools."""
         brain = Brain(names or PlantNames())
         tools = {t["name"]: t.get("parameters", {}) for t in self.bound_tools}
@@ -170,10 +172,16 @@ class OfflineChatModel(BaseChatModel):
             return AIMessage(content="")
         args: dict[str, Any] = {"decision": reading.act}
         if reading.act == "reject":
-            reason = re.sub(r"^\s*(?:no|nope|reject(?: it)?|don'?t(?: do (?:it|that))?|stop)\b[,.!:;—-]*\s*",
-                            "", said, flags=re.I).strip()  # fmt: skip
+            reason = re.sub(
+                r"^\s*(?:no|nope|reject(?: it)?|don'?t(?: do (?:it|that))?|stop)\b[,.!:;—-]*\s*",
+                "",
+                said,
+                flags=re.I,
+            ).strip()
             args["reason"] = reason or said.strip()
-        return AIMessage(content="", tool_calls=[{"name": tool, "args": args, "id": _call_id(said, args)}])
+        return AIMessage(
+            content="", tool_calls=[{"name": tool, "args": args, "id": _call_id(said, args)}]
+        )
 
     def _specialist(
         self, brain: Brain, messages: Sequence[BaseMessage], tools: dict[str, dict[str, Any]]
@@ -198,7 +206,9 @@ class OfflineChatModel(BaseChatModel):
         )
         if call is not None:
             call_id = _call_id(agent, humans[:2], len(messages), call.name, call.args)
-            return AIMessage(content="", tool_calls=[{"name": call.name, "args": call.args, "id": call_id}])
+            return AIMessage(
+                content="", tool_calls=[{"name": call.name, "args": call.args, "id": call_id}]
+            )
         return AIMessage(content=replies.specialist_answer(brain, agent, progress, notes))
 
     def _own_reading(self, brain: Brain, agent: str, request: str) -> list[Task]:
@@ -231,4 +241,3 @@ def _outcomes(messages: Sequence[BaseMessage]) -> list[Outcome]:
             ok = message.status != "error"
             found.append(Outcome(name, args, ok, text, parse_result(text) if ok else None))
     return found
-

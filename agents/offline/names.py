@@ -18,9 +18,25 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 # Words that are never names, however close they come to one.
 _COMMON = {
-    "bearing", "bearings", "boring", "order", "orders", "border", "motor", "notes", "testa",
-    "phone", "munch", "detail", "detect", "airbag", "rivals", "delta", "being", "bring",
-}  # fmt: skip
+    "bearing",
+    "bearings",
+    "boring",
+    "order",
+    "orders",
+    "border",
+    "motor",
+    "notes",
+    "testa",
+    "phone",
+    "munch",
+    "detail",
+    "detect",
+    "airbag",
+    "rivals",
+    "delta",
+    "being",
+    "bring",
+}
 # First words of company names that name something else here: Titan is the plant's own name.
 _NOT_A_NAME = {"titan", "beta", "cell", "mori"}
 # Codes that are also ordinary words: they name something only in capitals.
@@ -71,8 +87,9 @@ def _camel(text: str) -> str:
 
 def _company_phrases(identifier: str, name: str) -> set[str]:
     phrases = {identifier.lower(), identifier.lower().replace("_", " "), name.lower()}
-    plain = re.sub(r"\b(the|inc|se|gmbh|group|company|co|ltd|llc|ag|alloys|metals)\b\.?", "", name,
-                   flags=re.I)  # fmt: skip
+    plain = re.sub(
+        r"\b(the|inc|se|gmbh|group|company|co|ltd|llc|ag|alloys|metals)\b\.?", "", name, flags=re.I
+    )
     plain = re.sub(r"[,.]", " ", plain).strip()
     if plain:
         phrases.add(" ".join(_words(plain)))
@@ -225,24 +242,46 @@ class PlantNames:
         entries: list[Named] = []
         for f in data.get("facilities") or []:
             fid = str(f["facility_id"])
-            phrases = {fid.lower(), str(f.get("city") or "").lower(), str(f.get("name") or "").lower()}
+            phrases = {
+                fid.lower(),
+                str(f.get("city") or "").lower(),
+                str(f.get("name") or "").lower(),
+            }
             city = str(f.get("city") or "")
             if city.lower() == "munich":
                 phrases |= {"münchen", "muenchen", "munchen"}
-            entries.append(Named("facility", fid, city or fid, tuple(p for p in phrases if p),
-                                 detail=dict(f)))  # fmt: skip
+            entries.append(
+                Named("facility", fid, city or fid, tuple(p for p in phrases if p), detail=dict(f))
+            )
         for w in data.get("work_centers") or []:
             wid = str(w["work_center_id"])
-            entries.append(Named("work_center", wid, str(w.get("name") or wid),
-                                 (wid.lower(), wid.lower().replace("-", " ")),
-                                 facility=w.get("facility_id"), detail=dict(w)))  # fmt: skip
+            entries.append(
+                Named(
+                    "work_center",
+                    wid,
+                    str(w.get("name") or wid),
+                    (wid.lower(), wid.lower().replace("-", " ")),
+                    facility=w.get("facility_id"),
+                    detail=dict(w),
+                )
+            )
         for m in data.get("machines") or []:
             mid = str(m["machine_id"])
-            entries.append(Named("machine", mid, str(m.get("name") or mid),
-                                 (mid.lower(), *_machine_phrases(m)),
-                                 facility=m.get("facility_id"), detail=dict(m)))  # fmt: skip
-        for kind, key in (("customer", "customer_id"), ("supplier", "supplier_id"),
-                          ("carrier", "carrier_id")):  # fmt: skip
+            entries.append(
+                Named(
+                    "machine",
+                    mid,
+                    str(m.get("name") or mid),
+                    (mid.lower(), *_machine_phrases(m)),
+                    facility=m.get("facility_id"),
+                    detail=dict(m),
+                )
+            )
+        for kind, key in (
+            ("customer", "customer_id"),
+            ("supplier", "supplier_id"),
+            ("carrier", "carrier_id"),
+        ):
             for row in data.get(f"{kind}s") or []:
                 ident, name = str(row[key]), str(row.get("name") or row[key])
                 phrases = _company_phrases(ident, name)

@@ -15,13 +15,43 @@ from typing import Literal
 NumberKind = Literal["quantity", "money", "weight", "days", "number"]
 
 WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "a dozen": 12, "dozen": 12,
-    "a couple of": 2, "a couple": 2, "couple of": 2, "a pair of": 2, "a few": 3,
-}  # fmt: skip
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "a dozen": 12,
+    "dozen": 12,
+    "a couple of": 2,
+    "a couple": 2,
+    "couple of": 2,
+    "a pair of": 2,
+    "a few": 3,
+}
 _WORD = "|".join(sorted((re.escape(w) for w in WORDS), key=len, reverse=True))
 _DIGITS = r"(?:[-−–]\s?)?\d[\d,]*(?:\.\d+)?(?:\s*(?:[x×*]\s*10\s*\^\s*-?\d+|e\+?\d+|\^\s*\d+))?"
 _AMOUNT = rf"(?:{_DIGITS}|\b(?:{_WORD})\b)"
@@ -31,14 +61,36 @@ _MONEY = re.compile(
     rf"|(?P<b>{_DIGITS})\s*(?P<bk>k|m|thousand|million)?\s*(?:USD|dollars?|bucks|EUR|euros?)\b)",
     re.I,
 )
-_WEIGHT = re.compile(rf"(?P<n>{_AMOUNT})\s*(?P<u>kg|kgs|kilos?|kilograms?|tonnes?|tons?|t|lbs?|pounds)\b", re.I)
+_WEIGHT = re.compile(
+    rf"(?P<n>{_AMOUNT})\s*(?P<u>kg|kgs|kilos?|kilograms?|tonnes?|tons?|t|lbs?|pounds)\b", re.I
+)
 _DAYS = re.compile(
-    rf"(?P<n>{_AMOUNT}|\ban?\b)\s*(?P<u>days?|weeks?|working days?)\b(?=\s*(?:late|later|behind|delay|"
+    rf"(?P<n>{_AMOUNT}|\ban?\b)\s*(?P<u>days?|weeks?|working days?)\b"
+    r"(?=\s*(?:late|later|behind|delay|"
     rf"overdue|early|earlier|ahead|sooner|out|slip|\.|,|$))",
     re.I,
 )
-_PRONOUN_ONE = {"the", "that", "this", "which", "each", "any", "every", "no", "another", "other",
-                "munich", "phoenix", "detroit", "new", "old", "same", "first", "last", "next"}
+_PRONOUN_ONE = {
+    "the",
+    "that",
+    "this",
+    "which",
+    "each",
+    "any",
+    "every",
+    "no",
+    "another",
+    "other",
+    "munich",
+    "phoenix",
+    "detroit",
+    "new",
+    "old",
+    "same",
+    "first",
+    "last",
+    "next",
+}
 _NUMBER = re.compile(rf"(?<![\w.-]){_AMOUNT}(?![\w-])", re.I)
 
 
@@ -95,7 +147,9 @@ def find_amounts(text: str, *, taken: list[tuple[int, int]] | None = None) -> li
         blocked.append((begin, end))
 
     for m in _MONEY.finditer(text):
-        raw, suffix = (m.group("a"), m.group("ak")) if m.group("a") else (m.group("b"), m.group("bk"))
+        raw, suffix = (
+            (m.group("a"), m.group("ak")) if m.group("a") else (m.group("b"), m.group("bk"))
+        )
         value = word_number(raw)
         add("money", _scale(value, suffix) if value is not None else None, m, "USD")
     for m in _WEIGHT.finditer(text):

@@ -142,7 +142,7 @@ def advance(
         names_in_use.reset(token)
 
 
-def _advance(
+def _advance(  # noqa: C901 - one walk over tasks, steps and their items
     catalogue: Catalogue,
     tasks: Sequence[Task],
     queue: deque[Outcome],

@@ -39,7 +39,8 @@ def reply(brain: Brain, reading: Reading) -> str:
     if reading.act == "greet":
         return (
             "Hello — I'm Titan, the plant's operations assistant. Ask me about machines, stock, "
-            f"orders, shipments, schedules, compliance or customer messages, for example {_examples(brain)}."
+            "orders, shipments, schedules, compliance or customer messages, for example "
+            f"{_examples(brain)}."
         )
     if reading.act == "thanks":
         return "You're welcome."
@@ -73,6 +74,7 @@ def compose(report: Report) -> str:
     parts = [body for _, body in report.findings if body.strip()]
     said = "\n".join(parts)
     for line in report.not_done:
+        line = re.sub(r"Error executing tool \w+:\s*", "", line)
         action = re.split(r" \(\w+\): ", line, maxsplit=1)
         if action[-1].strip()[:40] not in said:
             parts.append(f"Not done: {line}")

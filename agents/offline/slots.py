@@ -31,9 +31,14 @@ CARRIED = {*ID_TYPES, "fault", "sensor"}
 # ID types the plant directory knows, so a value it lacks is a mistake.
 DIRECTORY_TYPES = {"machine", "facility", "work_center", "customer", "supplier", "sku", "carrier"}
 LABELS = {
-    "machine": "machine", "facility": "site", "work_center": "work center",
-    "customer": "customer", "supplier": "supplier", "sku": "product", "carrier": "carrier",
-}  # fmt: skip
+    "machine": "machine",
+    "facility": "site",
+    "work_center": "work center",
+    "customer": "customer",
+    "supplier": "supplier",
+    "sku": "product",
+    "carrier": "carrier",
+}
 PERIOD_DEFAULTS = {
     "last_7_days": timedelta(days=7),
     "last_30_days": timedelta(days=30),
@@ -44,11 +49,14 @@ _REASON = re.compile(
     r"(?:\b(?:because|since|due to|until|till|reason(?: is)?:?)\b|[,;:—–]|\s-\s)\s*(.+)$",
     re.I,
 )
-_STRONG_REASON = re.compile(r"\b(?:because|since|due to|until|till|the reason is|reason:)\s+(.+)$", re.I)
+_STRONG_REASON = re.compile(
+    r"\b(?:because|since|due to|until|till|the reason is|reason:)\s+(.+)$", re.I
+)
 _LEADING_VERB = re.compile(r"^(?:is|was|has been|have been|got|it's|it is|as)\s+", re.I)
 _MESSAGE = re.compile(r"(?:\b(?:that|saying|to say|know|about)\b|[:—–]|\s-\s)\s*(.+)$", re.I)
 _MESSAGE_NOISE = re.compile(
-    r"^(?:an?\s+)?(?:e-?mail|note|message|line|update|quick note|heads-up)\s*(?:to say|saying|that)?\s*",
+    r"^(?:an?\s+)?(?:e-?mail|note|message|line|update|quick note|heads-up)"
+    r"\s*(?:to say|saying|that)?\s*",
     re.I,
 )
 
@@ -121,7 +129,9 @@ def _value(slot: Slot, mention: Mention) -> Any:
     return mention.value
 
 
-def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
+def _text(  # noqa: C901 - one rule per kind of text slot
+    slot: Slot, sources: Sources, taken: Sequence[Mention]
+) -> str | None:
     clause = sources.clause_text.strip()
     how = slot.text
     if how == "clause":
@@ -130,8 +140,10 @@ def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
         return sources.request_text.strip() or None
     if slot.after:
         lowered = clause.lower()
-        at = max((m.end() for w in slot.after for m in re.finditer(rf"\b{re.escape(w)}\s+", lowered)),
-                 default=-1)  # fmt: skip
+        at = max(
+            (m.end() for w in slot.after for m in re.finditer(rf"\b{re.escape(w)}\s+", lowered)),
+            default=-1,
+        )
         if at >= 0:
             return clause[at:].strip(" .,;") or None
         return None
@@ -158,7 +170,11 @@ def _text(slot: Slot, sources: Sources, taken: Sequence[Mention]) -> str | None:
         first = clause.split()[0].lower() if clause.split() else ""
         told = [x for x in sentences if not _ASKED.match(x) and x.split()[0].lower() != first]
         if strong:
-            text = strong.group(0) if strong.group(0).lower().startswith(("until", "till")) else strong.group(1)
+            text = (
+                strong.group(0)
+                if strong.group(0).lower().startswith(("until", "till"))
+                else strong.group(1)
+            )
         elif anchor and len(said.split()) >= 2:
             text = said
         elif len(sentences) > 1:
@@ -188,7 +204,9 @@ def _offset(sources: Sources) -> int:
     return max(at, 0)
 
 
-def fill(intent: Intent, sources: Sources, *, stage: str = "supervisor") -> Filled:
+def fill(  # noqa: C901 - each slot tried source by source, then its fallbacks
+    intent: Intent, sources: Sources, *, stage: str = "supervisor"
+) -> Filled:
     """The intent's slots from `sources`; `stage` 'specialist' may also read the team's notes."""
     filled = Filled()
     used: set[tuple[int, int, str]] = set()
@@ -201,9 +219,10 @@ def fill(intent: Intent, sources: Sources, *, stage: str = "supervisor") -> Fill
             if source == "team" and stage != "specialist":
                 continue
             pool = [
-                m for m in _pool(slot, sources, source)
+                m
+                for m in _pool(slot, sources, source)
                 if accepts(slot, m) and (m.begin, m.end, m.type) not in used
-            ]  # fmt: skip
+            ]
             if source == "clause":
                 pool = _after(slot, pool, sources.clause_text, _offset(sources))
             elif slot.after:
@@ -267,9 +286,14 @@ def _check(slot: Slot, value: Any, names: PlantNames, now: datetime) -> str | No
         stamps = [value] if isinstance(value, datetime) else list(value)
         ends = [s for s in stamps[-1:] if isinstance(s, datetime)]
         if slot.future and ends and ends[0] < now - PAST_GRACE:
-            return f"{_when(stamps[0])} is in the past (it is now {_when(now)} UTC). Which date do you mean?"
+            return (
+                f"{_when(stamps[0])} is in the past (it is now {_when(now)} UTC). Which date do "
+                "you mean?"
+            )
         for stamp in stamps:
-            if isinstance(stamp, datetime) and not (now - PAST_LIMIT <= stamp <= now + FUTURE_LIMIT):
+            if isinstance(stamp, datetime) and not (
+                now - PAST_LIMIT <= stamp <= now + FUTURE_LIMIT
+            ):
                 return (
                     f"{stamp:%Y-%m-%d} cannot be right: I plan at most two years ahead. Which "
                     "date do you mean?"
@@ -298,7 +322,11 @@ def _quantity(value: Any, *, signed: bool) -> str | None:
 def _shown(value: Decimal) -> str:
     if abs(value) >= 10**9:
         return f"{value:.3g}".replace("E+", "×10^").replace("e+", "×10^")
-    return f"{value:,f}".rstrip("0").rstrip(".") if value != value.to_integral_value() else f"{int(value):,}"
+    return (
+        f"{value:,f}".rstrip("0").rstrip(".")
+        if value != value.to_integral_value()
+        else f"{int(value):,}"
+    )
 
 
 def unknown(kind: str, value: str, names: PlantNames) -> str:

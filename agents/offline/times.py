@@ -60,20 +60,30 @@ _WEEKDAY = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _CLOCK = r"(?:[01]?\d|2[0-3])(?::[0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)?|noon|midnight"
 _NUM = r"\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|thirty"
 
-_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?(?:Z|[+-]00:?00)?)?\b")
+_ISO = re.compile(
+    r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?(?:Z|[+-]00:?00)?)?\b"
+)
 _DAY_MONTH = re.compile(
     rf"\b(?:(?:{_WEEKDAY}),?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\.?(?:,?\s+(\d{{4}}))?\b",
     re.I,
 )
 _MONTH_DAY = re.compile(
-    rf"\b(?:(?:{_WEEKDAY}),?\s+)?({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.I
+    rf"\b(?:(?:{_WEEKDAY}),?\s+)?({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b",
+    re.I,
 )
 # 31/12/2026, 31.12.2026 and 12/31/2026: day first, unless the second number cannot be a month.
 _NUMERIC = re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b")
 _MONTH_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{4}})\b", re.I)
-_BARE_MONTH = re.compile(rf"\b(?:in|during|for|by|over|through|throughout|of)\s+({_MONTH})\b(?!\s+\d)", re.I)
-_RANGE = re.compile(rf"\b(?:from\s+|between\s+)?({_CLOCK})\s*(?:to|until|till|-|–|and)\s*({_CLOCK})\b", re.I)
-_AT = re.compile(rf"\b(?:at\s+)?((?:[01]?\d|2[0-3]):[0-5]\d|(?:1[0-2]|0?[1-9])\s*(?:am|pm|a\.m\.|p\.m\.)|noon|midnight)\b", re.I)
+_BARE_MONTH = re.compile(
+    rf"\b(?:in|during|for|by|over|through|throughout|of)\s+({_MONTH})\b(?!\s+\d)", re.I
+)
+_RANGE = re.compile(
+    rf"\b(?:from\s+|between\s+)?({_CLOCK})\s*(?:to|until|till|-|–|and)\s*({_CLOCK})\b", re.I
+)
+_AT = re.compile(
+    r"\b(?:at\s+)?((?:[01]?\d|2[0-3]):[0-5]\d|(?:1[0-2]|0?[1-9])\s*(?:am|pm|a\.m\.|p\.m\.)|noon|midnight)\b",
+    re.I,
+)
 _RELATIVE_DAY = re.compile(r"\b(today|tomorrow|tmrw|tmr|yesterday|tonight)\b", re.I)
 _WEEKDAY_REF = re.compile(rf"\b(?:(next|this|last|on|by|coming)\s+)?({_WEEKDAY})\b", re.I)
 _LAST_N = re.compile(
@@ -170,8 +180,12 @@ def _calendar(word: str, unit: str, now: datetime) -> tuple[datetime, datetime]:
     if unit == "month":
         first = _month_start(today.year, today.month)
         for _ in range(abs(step)):
-            first = _next_month(first) if step > 0 else _month_start(
-                (first - timedelta(days=1)).year, (first - timedelta(days=1)).month
+            first = (
+                _next_month(first)
+                if step > 0
+                else _month_start(
+                    (first - timedelta(days=1)).year, (first - timedelta(days=1)).month
+                )
             )
         return _at(first), _at(_next_month(first))
     if unit == "quarter":
@@ -277,9 +291,13 @@ def find_times(text: str, now: datetime) -> list[When]:  # noqa: C901 - one patt
         if m.group(4):
             try:
                 at = datetime(
-                    int(m.group(1)), int(m.group(2)), int(m.group(3)),
-                    int(m.group(4)), int(m.group(5)), tzinfo=UTC,
-                )  # fmt: skip
+                    int(m.group(1)),
+                    int(m.group(2)),
+                    int(m.group(3)),
+                    int(m.group(4)),
+                    int(m.group(5)),
+                    tzinfo=UTC,
+                )
             except ValueError:
                 continue
             found.add(When(at, None, m.start(), m.end(), m.group(0)))
@@ -314,7 +332,9 @@ def find_times(text: str, now: datetime) -> list[When]:  # noqa: C901 - one patt
     for m in _DAY_PART.finditer(text):
         base = now.date() + timedelta(days=0 if m.group(1).lower() == "this" else 1)
         first, last = DAY_PARTS[m.group(2).lower()]
-        found.add(When(_at(base, time(first)), _at(base, time(last)), m.start(), m.end(), m.group(0)))
+        found.add(
+            When(_at(base, time(first)), _at(base, time(last)), m.start(), m.end(), m.group(0))
+        )
     for m in _LAST_N.finditer(text):
         span = _span(m.group(2), _count(m.group(1)))
         found.add(When(now - span, now, m.start(), m.end(), m.group(0)))
@@ -322,8 +342,9 @@ def find_times(text: str, now: datetime) -> list[When]:  # noqa: C901 - one patt
         span = _span(m.group(2), _count(m.group(1)))
         found.add(When(now, now + span, m.start(), m.end(), m.group(0)))
     for m in _IN_N.finditer(text):
-        found.add(When(now + _span(m.group(2), _count(m.group(1))), None, m.start(), m.end(),
-                       m.group(0)))  # fmt: skip
+        found.add(
+            When(now + _span(m.group(2), _count(m.group(1))), None, m.start(), m.end(), m.group(0))
+        )
     for m in _CALENDAR.finditer(text):
         start, end = _calendar(m.group(1), m.group(2), now)
         found.add(When(start, end, m.start(), m.end(), m.group(0)))

@@ -45,9 +45,12 @@ HISTORY_TURNS = 4
 # A clause of a few words that names no ID and fits no intent at least this well is read with
 # the clause before it.
 SHORT_AND_UNSURE = 0.6
-_FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same for|and for|and what about|"
-                        r"what of|now|ok and|also|same (?:for|on|numbers|thing|question|again)|"
-                        r"likewise)\b", re.I)  # fmt: skip
+_FOLLOW_UP = re.compile(
+    r"^\s*(?:and|what about|how about|same for|and for|and what about|"
+    r"what of|now|ok and|also|same (?:for|on|numbers|thing|question|again)|"
+    r"likewise)\b",
+    re.I,
+)
 # Said to keep a request to reads: "look only", "nothing gets written", "don't change anything".
 _LOOK_ONLY = re.compile(
     r"\b(?:look only|just look(?:ing)?|only look|read[- ]only|nothing (?:gets|is|should be|to be)"
@@ -95,8 +98,31 @@ _ORDERING = re.compile(
 
 
 _SEGMENT = re.compile(r"(?:^|[,;:]\s*|\s[–—-]\s*|\b(?:and|so|then)\s+)([a-z']+)", re.I)
-_NOT_ASKING = {"is", "are", "was", "were", "has", "have", "had", "do", "does", "did", "it", "its",
-               "the", "a", "an", "we", "i", "they", "there", "that", "this", "our", "my"}  # fmt: skip
+_NOT_ASKING = {
+    "is",
+    "are",
+    "was",
+    "were",
+    "has",
+    "have",
+    "had",
+    "do",
+    "does",
+    "did",
+    "it",
+    "its",
+    "the",
+    "a",
+    "an",
+    "we",
+    "i",
+    "they",
+    "there",
+    "that",
+    "this",
+    "our",
+    "my",
+}
 
 
 def _is_statement(clause: str, starting: frozenset[str]) -> bool:
@@ -109,18 +135,37 @@ def _is_statement(clause: str, starting: frozenset[str]) -> bool:
         return False
     segments = [m.group(1).lower() for m in _SEGMENT.finditer(text)][1:]
     return not any(w in starting and w not in _NOT_ASKING for w in segments)
+
+
 _ORDINAL = {
-    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-    "last": -1, "latter": -1, "former": 0, "top": 0,
-}  # fmt: skip
+    "first": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "third": 2,
+    "3rd": 2,
+    "fourth": 3,
+    "4th": 3,
+    "last": -1,
+    "latter": -1,
+    "former": 0,
+    "top": 0,
+}
 ID_TYPES_SET = frozenset(ID_TYPES)
-_REFERRING = re.compile(r"\b(?:the|that|this)\s+(\w+\s+)?(?:one|order|shipment|po|line|machine|job|work order)\b", re.I)
+_REFERRING = re.compile(
+    r"\b(?:the|that|this)\s+(\w+\s+)?(?:one|order|shipment|po|line|machine|job|work order)\b", re.I
+)
 
 
 def _referred(
-    clause: str, inside: list[Mention], rows: list[tuple[str, list[Mention]]], brain: Brain,
-    now: datetime, *, answering: bool = False,
-) -> Any:  # fmt: skip
+    clause: str,
+    inside: list[Mention],
+    rows: list[tuple[str, list[Mention]]],
+    brain: Brain,
+    now: datetime,
+    *,
+    answering: bool = False,
+) -> Any:
     """The ID of the answer row the clause points at, when exactly one fits (`answering`: the
     clause answers "which one?", so it need not say "the … one")."""
     if not rows or not (answering or _REFERRING.search(clause)):
@@ -133,10 +178,13 @@ def _referred(
     if periods:
         start, end = periods[0]
         fits = [
-            found[0].value for line, found in rows
-            if any(start <= w[0] < end for w in
-                   (m.value for m in brain.mentions(line, now) if m.type == "period"))
-        ]  # fmt: skip
+            found[0].value
+            for line, found in rows
+            if any(
+                start <= w[0] < end
+                for w in (m.value for m in brain.mentions(line, now) if m.type == "period")
+            )
+        ]
         if len(fits) == 1:
             return fits[0]
     states = [m.text.lower() for m in inside if m.type.endswith("status")]
@@ -158,8 +206,10 @@ def _is_question(clause: str) -> bool:
     last = re.split(r"(?<=[.!?])\s+", text)[-1]
     if _ASKING_TO_ACT.search(text) or _ASKING_TO_ACT.search(last):
         return False
-    return last.endswith("?") or bool(_STATE_QUESTION.search(last)) or bool(
-        re.match(r"\s*(?:what|which|where|when|who|why|how)\b", last, re.I)
+    return (
+        last.endswith("?")
+        or bool(_STATE_QUESTION.search(last))
+        or bool(re.match(r"\s*(?:what|which|where|when|who|why|how)\b", last, re.I))
     )
 
 
@@ -214,8 +264,10 @@ def example_names() -> PlantNames:
 
 
 def _example_names() -> PlantNames:
-    text = resources.files("agents.offline").joinpath("intents/example_names.json").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("agents.offline")
+        .joinpath("intents/example_names.json")
+        .read_text(encoding="utf-8")
     )
     return PlantNames.from_directory(json.loads(text))
 
@@ -242,8 +294,9 @@ def _train(catalogue: Catalogue) -> tuple[IntentMatcher, frozenset[str]]:
     labels: list[str] = []
     for intent in catalogue.intents.values():
         for example in intent.examples:
-            found = find_mentions(example, names=names, vocabularies=catalogue.vocabularies,
-                                  now=now)  # fmt: skip
+            found = find_mentions(
+                example, names=names, vocabularies=catalogue.vocabularies, now=now
+            )
             texts.append(mask(example, found))
             labels.append(intent.id)
     return IntentMatcher(texts, labels), starters(texts)
@@ -277,8 +330,9 @@ class Brain:
     # ───────────────────────── one clause ─────────────────────────
 
     def mentions(self, text: str, now: datetime) -> list[Mention]:
-        return find_mentions(text, names=self.names, vocabularies=self.catalogue.vocabularies,
-                             now=now)  # fmt: skip
+        return find_mentions(
+            text, names=self.names, vocabularies=self.catalogue.vocabularies, now=now
+        )
 
     def rank(
         self,
@@ -297,7 +351,9 @@ class Brain:
         weighted: list[tuple[str, float]] = []
         for intent_id, p in zip(ranked.intents, ranked.probabilities, strict=True):
             intent = self.catalogue.intents[intent_id]
-            if intent.cues and not any(re.search(rf"\b{re.escape(c)}", lowered) for c in intent.cues):
+            if intent.cues and not any(
+                re.search(rf"\b{re.escape(c)}", lowered) for c in intent.cues
+            ):
                 weighted.append((intent_id, 0.0))
                 continue
             takes = {s.type for s in intent.slots.values()} & _ID_LIKE
@@ -325,8 +381,10 @@ class Brain:
         intent that only reads is taken (its own agent's first). A clause that starts by
         addressing someone ("tell purchasing that PO-5002 is late") is a message to them."""
         best = self.catalogue.intents[ranked.best]
-        addressed = inside is not None and _ADDRESSED.search(clause) and any(
-            m.type in ("staff", "customer") for m in inside
+        addressed = (
+            inside is not None
+            and _ADDRESSED.search(clause)
+            and any(m.type in ("staff", "customer") for m in inside)
         )
         if addressed and best.agent != "communications":
             for intent_id, p in ranked.top(8):
@@ -340,7 +398,9 @@ class Brain:
                 for i, p in ranked.top(len(ranked.intents))
                 if self.catalogue.intents[i].kind == "read"
             ]
-            own = [(i, p) for i, p in reads if i.agent == best.agent and p >= 0.1 * ranked.confidence]
+            own = [
+                (i, p) for i, p in reads if i.agent == best.agent and p >= 0.1 * ranked.confidence
+            ]
             chosen = own[0] if own else reads[0] if reads else None
             if chosen is not None:
                 return chosen[0], max(chosen[1], UNSURE)
@@ -375,8 +435,11 @@ class Brain:
                 continue
             # What waits for a decision is decided before a request gets here: "yes" and "no"
             # are not what a request to act could mean instead.
-            rivals = [(i, q) for i, q in ranked.top(5)
-                      if i != intent.id and i not in ("conversation.approve", "conversation.reject")]  # fmt: skip
+            rivals = [
+                (i, q)
+                for i, q in ranked.top(5)
+                if i != intent.id and i not in ("conversation.approve", "conversation.reject")
+            ]
             if _is_question(clause.text) or look_only:
                 rivals = [(i, q) for i, q in rivals if not self.catalogue.intents[i].writes]
             second = rivals[0] if rivals else (intent.id, 0.0)
@@ -389,8 +452,11 @@ class Brain:
             if p < UNSURE and (close or loose_write) and unsure is None and not frame.referred:
                 unsure = (clause, intent.id, second[0])
             best = self.catalogue.intents[ranked.best]
-            if best.writes and not intent.writes and unsure is None and _is_statement(
-                clause.text, self.starting
+            if (
+                best.writes
+                and not intent.writes
+                and unsure is None
+                and _is_statement(clause.text, self.starting)
             ):
                 # "We're loading a rush lot onto PHX-CNC-007": told, not asked; which of the two?
                 unsure = (clause, best.id, intent.id)
@@ -469,8 +535,9 @@ class Brain:
         _defaults(intent, filled, now)
         referred = self._refer(intent, filled, clause.text, inside, now)
         missing = filled.missing + _unmet(intent, filled.values)
-        frame = Frame(intent, clause.text, filled.values, missing, [], filled.from_team,
-                      confidence, referred)  # fmt: skip
+        frame = Frame(
+            intent, clause.text, filled.values, missing, [], filled.from_team, confidence, referred
+        )
         frame.problems = filled.problems + problems(intent, filled, mentions, self.names, now)
         return frame
 
@@ -510,14 +577,20 @@ class Brain:
             return None
         kinds: list[str] = []
         for line in history[-1].answer.splitlines():
-            cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.lstrip().startswith("|") else []
+            cells = (
+                [c.strip() for c in line.strip().strip("|").split("|")]
+                if line.lstrip().startswith("|")
+                else []
+            )
             if not cells:
                 continue
             lead = [m.type for m in self.mentions(cells[0], now) if m.type in ID_TYPES]
             kinds.extend(lead[:1])
         return max(set(kinds), key=kinds.count) if len(kinds) > 1 else None
 
-    def _rows(self, answers: list[str], kind: str, now: datetime) -> list[tuple[str, list[Mention]]]:
+    def _rows(
+        self, answers: list[str], kind: str, now: datetime
+    ) -> list[tuple[str, list[Mention]]]:
         """The lines of the latest answer that lists IDs of `kind`, each with its IDs."""
         first: list[tuple[str, list[Mention]]] = []
         for answer in answers:
@@ -549,9 +622,13 @@ class Brain:
         return kept
 
     def _expand(
-        self, frames: list[Frame], mentions: list[Mention], context: list[Mention], text: str,
+        self,
+        frames: list[Frame],
+        mentions: list[Mention],
+        context: list[Mention],
+        text: str,
         now: datetime,
-    ) -> list[Frame]:  # fmt: skip
+    ) -> list[Frame]:
         """The follow-up intents of the frames (an incident's parts check and message), in the
         order work flows from the floor to the customer."""
         out: list[Frame] = []
@@ -561,8 +638,17 @@ class Brain:
                 intent = self.catalogue.get(follow.intent)
                 # A follow-up takes the request's values, not its words (its message, if it
                 # has one, is written from what the team finds).
-                made = self._frame(intent, Clause(0, 0, ""), [], mentions, context, "",
-                                   frame.confidence, now, team_expected=True)  # fmt: skip
+                made = self._frame(
+                    intent,
+                    Clause(0, 0, ""),
+                    [],
+                    mentions,
+                    context,
+                    "",
+                    frame.confidence,
+                    now,
+                    team_expected=True,
+                )
                 made.clause = frame.clause
                 for key, value in frame.slots.items():
                     if key in intent.slots and made.slots.get(key) is None:
@@ -597,7 +683,7 @@ class Brain:
         for frame in frames:
             if frame.problems:
                 return Reading("ask", frames, " ".join(frame.problems[:2]), [], mentions)
-        for i, frame in enumerate(frames):
+        for frame in frames:
             if frame.missing:
                 return Reading("ask", frames, self._question(frame), [], mentions)
         return Reading("route", frames, "", [], mentions)
@@ -657,8 +743,16 @@ class Brain:
             if picked is not None:
                 frame = previous.frames[0]
                 clause = Clause(0, len(frame.clause), frame.clause)
-                made = self._frame(picked, clause, self.mentions(frame.clause, now), mentions,
-                                   context, frame.clause, 1.0, now)  # fmt: skip
+                made = self._frame(
+                    picked,
+                    clause,
+                    self.mentions(frame.clause, now),
+                    mentions,
+                    context,
+                    frame.clause,
+                    1.0,
+                    now,
+                )
                 return self._decide(self._expand([made], mentions, context, text, now), mentions)
         if previous.act == "ask":
             answered = self._answer_to_question(text, mentions, previous, context, now)
@@ -703,39 +797,65 @@ class Brain:
         return again
 
     def _same_kind_there(self, frame: Frame, mentions: list[Mention]) -> list[Mention]:
-        """"and the Munich one?" after a question about PHX-HT-001: the machine of the same
+        """ "and the Munich one?" after a question about PHX-HT-001: the machine of the same
         kind at the site now named (when the plant has one)."""
         sites = [m for m in mentions if m.type == "facility"]
         if not sites or any(m.type == "machine" for m in mentions):
             return []
-        before = next((v[0] if isinstance(v, list) and v else v for n, v in frame.slots.items()
-                       if frame.intent.slots[n].type == "machine" and v), None)  # fmt: skip
+        before = next(
+            (
+                v[0] if isinstance(v, list) and v else v
+                for n, v in frame.slots.items()
+                if frame.intent.slots[n].type == "machine" and v
+            ),
+            None,
+        )
         entry = self.names.get("machine", before) if before else None
         if entry is None:
             return []
         kind = entry.detail.get("wc_type")
-        there = [e.value for e in self.names.of_type("machine")
-                 if e.facility == sites[0].value and e.detail.get("wc_type") == kind]  # fmt: skip
+        there = [
+            e.value
+            for e in self.names.of_type("machine")
+            if e.facility == sites[0].value and e.detail.get("wc_type") == kind
+        ]
         if len(there) != 1:
             return []
         m = sites[0]
         return [Mention("machine", there[0], m.begin, m.end, m.text, False, True)]
 
-    def _answer_to_question(
-        self, text: str, mentions: list[Mention], previous: Reading, context: list[Mention],
+    def _answer_to_question(  # noqa: C901 - copies the frames, then fills them in turn
+        self,
+        text: str,
+        mentions: list[Mention],
+        previous: Reading,
+        context: list[Mention],
         now: datetime,
-    ) -> Reading | None:  # fmt: skip
+    ) -> Reading | None:
         if _is_question(text):
             ids = {m.type for m in mentions if m.type in ID_TYPES}
             own = self.rank(mask(text, mentions), ids)
             if own.confidence >= UNSURE and self.catalogue.intents[own.best].kind == "read":
                 return None  # a question of its own, not the answer to Titan's
-        frames = [Frame(f.intent, f.clause, dict(f.slots), list(f.missing), list(f.problems),
-                        list(f.from_team), f.confidence) for f in previous.frames]  # fmt: skip
+        frames = [
+            Frame(
+                f.intent,
+                f.clause,
+                dict(f.slots),
+                list(f.missing),
+                list(f.problems),
+                list(f.from_team),
+                f.confidence,
+            )
+            for f in previous.frames
+        ]
         answered = False
         for frame in frames:
-            empty = [n for n, s in frame.intent.slots.items()
-                     if frame.slots.get(n) is None and s.type != "text" and n not in frame.missing]  # fmt: skip
+            empty = [
+                n
+                for n, s in frame.intent.slots.items()
+                if frame.slots.get(n) is None and s.type != "text" and n not in frame.missing
+            ]
             wanted = [n for n in frame.missing if n != NEEDS] + _bad_slots(frame) + empty
             if NEEDS in frame.missing:
                 wanted += [n for group in frame.intent.needs for n in group]
@@ -751,24 +871,36 @@ class Brain:
         for frame in frames:
             for name, slot in frame.intent.slots.items():
                 if slot.type in ID_TYPES and frame.slots.get(name) is None:
-                    chosen = _referred(text, mentions, self._rows(self._answers, slot.type, now),
-                                       self, now, answering=True)  # fmt: skip
+                    chosen = _referred(
+                        text,
+                        mentions,
+                        self._rows(self._answers, slot.type, now),
+                        self,
+                        now,
+                        answering=True,
+                    )
                     if chosen is not None:
                         frame.slots[name] = [chosen] if slot.many else chosen
-                        frame.problems = [q for q in frame.problems if not q.startswith("Which one")]
+                        frame.problems = [
+                            q for q in frame.problems if not q.startswith("Which one")
+                        ]
                         answered = True
         if not answered:
             own = self.rank(mask(text, mentions), {m.type for m in mentions if m.type in ID_TYPES})
-            if own.confidence >= UNSURE and not self.catalogue.intents[own.best].kind == "conversation":
+            if (
+                own.confidence >= UNSURE
+                and not self.catalogue.intents[own.best].kind == "conversation"
+            ):
                 return None  # a new request, not an answer
             return None
         for frame in frames:
             filled = Filled(values=frame.slots)
             frame.problems = problems(frame.intent, filled, mentions, self.names, now)
             frame.missing = [
-                n for n, s in frame.intent.slots.items()
+                n
+                for n, s in frame.intent.slots.items()
                 if s.required and frame.slots.get(n) is None and n not in frame.from_team
-            ] + _unmet(frame.intent, frame.slots)  # fmt: skip
+            ] + _unmet(frame.intent, frame.slots)
         return self._decide(frames, mentions)
 
     def _pick(self, text: str, words: list[str], previous: Reading) -> Intent | None:
@@ -826,8 +958,11 @@ def _fits(kind: str, m: Mention) -> bool:
 
 def _bad_slots(frame: Frame) -> list[str]:
     """Slots whose value was refused (so an answer replaces it)."""
-    return [n for n, v in frame.slots.items() if v is not None and any(
-        str(plain(v)) in p for p in frame.problems)]  # fmt: skip
+    return [
+        n
+        for n, v in frame.slots.items()
+        if v is not None and any(str(plain(v)) in p for p in frame.problems)
+    ]
 
 
 def _defaults(intent: Intent, filled: Filled, now: datetime) -> None:

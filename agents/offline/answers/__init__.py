@@ -72,8 +72,9 @@ def _which_one(progress: Progress) -> str:
     """When a write was asked for by description and the description fits several (or none)
     of the things looked up, the question which one — with what was found."""
     intent = progress.intent
-    if not intent.writes or any(s.tool not in _LOOKUPS and s.tool != "get_order"
-                                for s, _ in progress.calls):  # fmt: skip
+    if not intent.writes or any(
+        s.tool not in _LOOKUPS and s.tool != "get_order" for s, _ in progress.calls
+    ):
         return ""
     for step, outcome in reversed(progress.calls):  # the last, widest look
         if step.tool in _LOOKUPS and isinstance(outcome.data, list):

@@ -108,8 +108,12 @@ def keep(rows: list[dict[str, Any]], wanted: Any, key: str = "status") -> list[d
 
 def status_words(value: Any) -> str:
     """A status value or group in words: NOT_RUNNING → not running, ACTIVE_WORK → open."""
-    shown = {"NOT_RUNNING": "not running", "ACTIVE_WORK": "open", "OPEN_PO": "open",
-             "OPEN_ORDER": "open"}  # fmt: skip
+    shown = {
+        "NOT_RUNNING": "not running",
+        "ACTIVE_WORK": "open",
+        "OPEN_PO": "open",
+        "OPEN_ORDER": "open",
+    }
     return shown.get(str(value), words(value)) if value else ""
 
 

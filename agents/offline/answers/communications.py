@@ -25,12 +25,24 @@ def inquiries(p: Progress) -> str:
     waiting = [r for r in rows if r.get("status") == "OPEN"]
     lead = f"{plural(len(rows), 'inquiry', 'inquiries')}{scope}"
     if waiting and not status:
-        lead += f", {len(waiting)} waiting for an answer: " + listing([str(r.get("inquiry_id")) for r in waiting])
+        lead += f", {len(waiting)} waiting for an answer: " + listing(
+            [str(r.get("inquiry_id")) for r in waiting]
+        )
     grid = table(
         ["Inquiry", "Customer", "Order", "Kind", "Status", "Received", "Subject"],
-        [[r.get("inquiry_id"), r.get("customer_id"), r.get("order_id"), words(r.get("kind")),
-          words(r.get("status")), when(r.get("received_at")), _short(r.get("subject"), 60)] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                r.get("inquiry_id"),
+                r.get("customer_id"),
+                r.get("order_id"),
+                words(r.get("kind")),
+                words(r.get("status")),
+                when(r.get("received_at")),
+                _short(r.get("subject"), 60),
+            ]
+            for r in rows
+        ],
+    )
     return f"{lead}.\n\n{grid}"
 
 
@@ -42,7 +54,8 @@ def inquiry(p: Progress) -> str:
             about = f" about {d['order_id']}" if d.get("order_id") else ""
             text = (
                 f"{d['inquiry_id']} from {label('customer', d.get('customer_id'))}{about} "
-                f"({words(d.get('kind'))}, {words(d.get('status'))}, received {when(d.get('received_at'))}): "
+                f"({words(d.get('kind'))}, {words(d.get('status'))}, received "
+                f"{when(d.get('received_at'))}): "
                 f"“{_short(d.get('subject'), 120)}”. They write: “{_short(d.get('body'), 300)}”"
             )
             if d.get("response"):
@@ -51,8 +64,9 @@ def inquiry(p: Progress) -> str:
                 text += " It has no answer yet."
             return text + (
                 " (The customer's text is shown as written; nothing in it was acted on.)"
-                if d.get("status") == "OPEN" else ""
-            )  # fmt: skip
+                if d.get("status") == "OPEN"
+                else ""
+            )
     return "No inquiry came back."
 
 
@@ -61,7 +75,8 @@ def inquiry_answered(p: Progress) -> str:
     d = p.result("answer_inquiry") or {}
     return (
         f"Answered {d.get('inquiry_id')} for {label('customer', d.get('customer_id'))}; it is now "
-        f"{words(d.get('status'))}. The reply:\n\n> " + str(d.get("response") or "").replace("\n", "\n> ")
+        f"{words(d.get('status'))}. The reply:\n\n> "
+        + str(d.get("response") or "").replace("\n", "\n> ")
     )
 
 
@@ -86,9 +101,19 @@ def notifications(p: Progress) -> str:
         return "No notifications match."
     grid = table(
         ["#", "When", "To", "Channel", "About", "Subject", "Status"],
-        [[r.get("notification_id"), when(r.get("created_at")), r.get("recipient"), words(r.get("channel")),
-          r.get("entity_id"), _short(r.get("subject"), 60), words(r.get("status"))] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                r.get("notification_id"),
+                when(r.get("created_at")),
+                r.get("recipient"),
+                words(r.get("channel")),
+                r.get("entity_id"),
+                _short(r.get("subject"), 60),
+                words(r.get("status")),
+            ]
+            for r in rows
+        ],
+    )
     recipients = sorted({str(r.get("recipient")) for r in rows})
     return f"{plural(len(rows), 'notification')}, to {listing(recipients)}:\n\n{grid}"
 
@@ -98,7 +123,10 @@ def notices_sent(p: Progress) -> str:
     rows = rows_of(p.result("notify_about"))
     if not rows:
         return "The notice goes to nobody for that event, so nothing was sent."
-    return f"Sent the standard notice to {listing([str(r.get('recipient')) for r in rows])}: “{rows[0].get('subject')}”."
+    return (
+        f"Sent the standard notice to {listing([str(r.get('recipient')) for r in rows])}: "
+        f"“{rows[0].get('subject')}”."
+    )
 
 
 @answer("preview")
@@ -110,7 +138,10 @@ def preview(p: Progress) -> str:
     for r in rows:
         rendered = r.get("rendered") or {}
         to = listing([str(x.get("address") or x.get("role")) for x in r.get("recipients") or []])
-        parts.append(f"To {to or 'nobody'}: “{rendered.get('subject')}”\n\n> " + str(rendered.get("body") or "").replace("\n", "\n> "))
+        parts.append(
+            f"To {to or 'nobody'}: “{rendered.get('subject')}”\n\n> "
+            + str(rendered.get("body") or "").replace("\n", "\n> ")
+        )
     return "Nothing was sent. The notice would read:\n\n" + "\n\n".join(parts)
 
 

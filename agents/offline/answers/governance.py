@@ -17,14 +17,31 @@ def traceability(p: Progress) -> str:
     rows: list[list[Any]] = []
     for ln in lines:
         for b in ln.get("batches") or []:
-            certs = listing([f"{c.get('kind')} {c.get('certificate_id')} ({words(c.get('status'))})"
-                             for c in b.get("certificates") or []], 3)  # fmt: skip
-            rows.append([ln.get("line_no"), ln.get("sku"), b.get("batch_id"), b.get("supplier_name") or b.get("supplier_id"),
-                         b.get("heat_number"), b.get("machine_id"), certs or "—"])  # fmt: skip
-    machines = sorted({str(m.get("machine_id")) for m in d.get("machines") or [] if isinstance(m, dict)})
+            certs = listing(
+                [
+                    f"{c.get('kind')} {c.get('certificate_id')} ({words(c.get('status'))})"
+                    for c in b.get("certificates") or []
+                ],
+                3,
+            )
+            rows.append(
+                [
+                    ln.get("line_no"),
+                    ln.get("sku"),
+                    b.get("batch_id"),
+                    b.get("supplier_name") or b.get("supplier_id"),
+                    b.get("heat_number"),
+                    b.get("machine_id"),
+                    certs or "—",
+                ]
+            )
+    machines = sorted(
+        {str(m.get("machine_id")) for m in d.get("machines") or [] if isinstance(m, dict)}
+    )
     shipments = [s for s in d.get("shipments") or [] if isinstance(s, dict)]
     lead = (
-        f"Traceability of {order.get('order_id')} for {order.get('customer_name') or order.get('customer_id')} "
+        f"Traceability of {order.get('order_id')} for "
+        f"{order.get('customer_name') or order.get('customer_id')} "
         f"({words(order.get('status'))}): {plural(len(lines), 'line')}, material from "
         f"{plural(len(rows), 'batch', 'batches')}"
     )
@@ -32,9 +49,16 @@ def traceability(p: Progress) -> str:
         lead += f", made on {listing(machines)}"
     if shipments:
         lead += f", shipped in {listing([str(s.get('shipment_id')) for s in shipments])}"
-    lead += f"; {plural(len(d.get('events') or []), 'event')} and {plural(len(d.get('audit') or []), 'audit entry', 'audit entries')} on record."
-    grid = table(["Line", "SKU", "Batch", "Supplier", "Heat", "Machine", "Certificates"], rows, limit=15)
-    return f"{lead}\n\n{grid}" if grid else lead + " No material batches are recorded for its lines."
+    lead += (
+        f"; {plural(len(d.get('events') or []), 'event')} and "
+        f"{plural(len(d.get('audit') or []), 'audit entry', 'audit entries')} on record."
+    )
+    grid = table(
+        ["Line", "SKU", "Batch", "Supplier", "Heat", "Machine", "Certificates"], rows, limit=15
+    )
+    return (
+        f"{lead}\n\n{grid}" if grid else lead + " No material batches are recorded for its lines."
+    )
 
 
 @answer("batch")
@@ -43,13 +67,27 @@ def batch(p: Progress) -> str:
     supplier = d.get("supplier") or {}
     certs = [c for c in d.get("certificates") or [] if isinstance(c, dict)]
     lead = (
-        f"Batch {d.get('batch_id')} ({d.get('product_name') or d.get('sku')}, heat {d.get('heat_number')}) came from "
+        f"Batch {d.get('batch_id')} ({d.get('product_name') or d.get('sku')}, heat "
+        f"{d.get('heat_number')}) came from "
         f"{supplier.get('name') or supplier.get('supplier_id')} on {day(d.get('received_at'))}: "
-        f"{d.get('quantity')} received, {d.get('used_quantity')} used, {d.get('remaining_quantity')} left at "
-        f"{label('facility', d.get('facility_id'))}. It is {'certified' if d.get('certified') else 'NOT certified'}"
+        f"{d.get('quantity')} received, {d.get('used_quantity')} used, "
+        f"{d.get('remaining_quantity')} left at "
+        f"{label('facility', d.get('facility_id'))}. It is "
+        f"{'certified' if d.get('certified') else 'NOT certified'}"
     )
     if certs:
-        lead += " (" + listing([f"{c.get('kind')} {c.get('certificate_id')}, {words(c.get('status'))}, valid until {day(c.get('valid_until'))}" for c in certs], 3) + ")"
+        lead += (
+            " ("
+            + listing(
+                [
+                    f"{c.get('kind')} {c.get('certificate_id')}, {words(c.get('status'))}, valid "
+                    f"until {day(c.get('valid_until'))}"
+                    for c in certs
+                ],
+                3,
+            )
+            + ")"
+        )
     orders = d.get("orders") or []
     lead += f". Used in {listing([str(o) for o in orders]) if orders else 'no order yet'}"
     machines = d.get("machines") or []
@@ -91,8 +129,15 @@ def customer_compliance(p: Progress) -> str:
         lead += f"; contract: {contract}"
     grid = table(
         ["Order", "Status", "Findings"],
-        [[o.get("order_id"), words(o.get("status")), _findings([f for f in o.get("findings") or [] if isinstance(f, dict)]) or "—"] for o in orders],
-    )  # fmt: skip
+        [
+            [
+                o.get("order_id"),
+                words(o.get("status")),
+                _findings([f for f in o.get("findings") or [] if isinstance(f, dict)]) or "—",
+            ]
+            for o in orders
+        ],
+    )
     return f"{lead}.\n\n{grid}" if grid else lead + "."
 
 
@@ -103,17 +148,25 @@ def report(p: Progress) -> str:
     failed = [i for i in items if i.get("status") not in ("PASS", "OK", "PASSED")]
     summary = d.get("summary") or {}
     lead = (
-        f"{words(d.get('kind')).upper() if d.get('kind') == 'FAA_AUDIT' else words(d.get('kind'))} report from "
+        f"{words(d.get('kind')).upper() if d.get('kind') == 'FAA_AUDIT' else words(d.get('kind'))} "
+        "report from "
         f"{day(d.get('since'))} to {day(d.get('until'))}: {words(d.get('status'))}, "
         f"{plural(len(items), 'item')} checked, {len(failed)} with findings"
     )
     if summary:
-        lead += " (" + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in list(summary.items())[:5]) + ")"
+        lead += (
+            " ("
+            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in list(summary.items())[:5])
+            + ")"
+        )
     grid = table(
         ["Subject", "Rule", "Status", "Why"],
-        [[i.get("subject"), i.get("rule"), words(i.get("status")), i.get("reason")] for i in (failed or items)],
+        [
+            [i.get("subject"), i.get("rule"), words(i.get("status")), i.get("reason")]
+            for i in (failed or items)
+        ],
         limit=12,
-    )  # fmt: skip
+    )
     return f"{lead}.\n\n{grid}" if grid else lead + "."
 
 
@@ -134,12 +187,24 @@ def audit(p: Progress) -> str:
         return f"The audit trail has nothing{(' on ' + str(entity)) if entity else ''}."
     grid = table(
         ["When", "Who", "Did", "What", "Change", "Approval"],
-        [[when(e.get("at")), f"{e.get('actor_id')} ({e.get('actor_type')})", e.get("action"),
-          f"{e.get('entity_type')} {e.get('entity_id')}", _change(e), e.get("approval_id")] for e in entries],
+        [
+            [
+                when(e.get("at")),
+                f"{e.get('actor_id')} ({e.get('actor_type')})",
+                e.get("action"),
+                f"{e.get('entity_type')} {e.get('entity_id')}",
+                _change(e),
+                e.get("approval_id"),
+            ]
+            for e in entries
+        ],
         limit=15,
-    )  # fmt: skip
+    )
     people = sorted({str(e.get("actor_id")) for e in entries})
-    lead = f"{plural(len(entries), 'change')}{(' to ' + str(entity)) if entity else ''}, newest first, by {listing(people)}:"
+    lead = (
+        f"{plural(len(entries), 'change')}{(' to ' + str(entity)) if entity else ''}, newest "
+        f"first, by {listing(people)}:"
+    )
     return f"{lead}\n\n{grid}"
 
 
@@ -180,8 +245,11 @@ def approvals(p: Progress) -> str:
 @answer("tables")
 def tables(p: Progress) -> str:
     rows = rows_of(p.result("list_tables"))
-    grid = table(["Table", "Rows", "What it holds"],
-                 [[r.get("table"), r.get("rows"), r.get("description")] for r in rows], limit=200)  # fmt: skip
+    grid = table(
+        ["Table", "Rows", "What it holds"],
+        [[r.get("table"), r.get("rows"), r.get("description")] for r in rows],
+        limit=200,
+    )
     return f"Titan keeps {plural(len(rows), 'table')}:\n\n{grid}"
 
 
@@ -190,12 +258,34 @@ def table_description(p: Progress) -> str:
     d = p.result("describe_table") or {}
     q = p.result("data_quality") or {}
     cols = [c for c in d.get("columns") or [] if isinstance(c, dict)]
-    lead = f"{d.get('table')}: {d.get('description')} {d.get('rows')} rows, {plural(len(cols), 'column')}."
+    lead = (
+        f"{d.get('table')}: {d.get('description')} {d.get('rows')} rows, "
+        f"{plural(len(cols), 'column')}."
+    )
     issues = q.get("issues") or []
     if q:
-        lead += " Data quality: " + ("; ".join(str(i) for i in issues[:4]) if issues else "no issues found (no orphans, nulls only where allowed)") + "."
-    grid = table(["Column", "Type", "Null", "Meaning"],
-                 [[c.get("name"), c.get("type"), "yes" if c.get("nullable") else "no", c.get("description")] for c in cols], limit=30)  # fmt: skip
+        lead += (
+            " Data quality: "
+            + (
+                "; ".join(str(i) for i in issues[:4])
+                if issues
+                else "no issues found (no orphans, nulls only where allowed)"
+            )
+            + "."
+        )
+    grid = table(
+        ["Column", "Type", "Null", "Meaning"],
+        [
+            [
+                c.get("name"),
+                c.get("type"),
+                "yes" if c.get("nullable") else "no",
+                c.get("description"),
+            ]
+            for c in cols
+        ],
+        limit=30,
+    )
     return f"{lead}\n\n{grid}"
 
 
@@ -203,9 +293,10 @@ def table_description(p: Progress) -> str:
 def lineage(p: Progress) -> str:
     d = p.result("table_lineage") or {}
     up = sorted({str(e.get("to_table")) for e in d.get("upstream") or [] if isinstance(e, dict)})
-    down = sorted({str(e.get("from_table")) for e in d.get("downstream") or [] if isinstance(e, dict)})
+    down = sorted(
+        {str(e.get("from_table")) for e in d.get("downstream") or [] if isinstance(e, dict)}
+    )
     return (
         f"{d.get('table')} depends on {listing(up, 12) or 'no other table'}; "
         f"{listing(down, 12) or 'no table'} depend{'s' if len(down) == 1 else ''} on it."
     )
-

@@ -8,13 +8,13 @@ from agents.offline.answers import answer
 from agents.offline.answers.common import (
     day,
     keep,
-    status_words,
     label,
     listing,
     money,
     num,
     plural,
     rows_of,
+    status_words,
     table,
     when,
     words,
@@ -28,11 +28,18 @@ def _low(row: dict[str, Any]) -> bool:
 
 def _stock_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
     return [
-        [r.get("sku"), label("sku", r.get("sku")).split(",")[0], r.get("facility_id"),
-         r.get("on_hand"), r.get("reserved"), r.get("available"), r.get("reorder_point"),
-         "LOW" if _low(r) else ""]
+        [
+            r.get("sku"),
+            label("sku", r.get("sku")).split(",")[0],
+            r.get("facility_id"),
+            r.get("on_hand"),
+            r.get("reserved"),
+            r.get("available"),
+            r.get("reorder_point"),
+            "LOW" if _low(r) else "",
+        ]
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 _STOCK_HEAD = ["SKU", "Product", "Site", "On hand", "Reserved", "Free", "Reorder at", ""]
@@ -51,7 +58,8 @@ def stock(p: Progress) -> str:
     if len(rows) == 1:
         r = rows[0]
         text = (
-            f"{r['sku']} ({label('sku', r['sku']).split(',')[0]}) at {label('facility', r['facility_id'])}: "
+            f"{r['sku']} ({label('sku', r['sku']).split(',')[0]}) at "
+            f"{label('facility', r['facility_id'])}: "
             f"{r.get('on_hand')} on hand, {r.get('reserved')} reserved for orders, "
             f"{r.get('available')} free (reorder point {r.get('reorder_point')})."
         )
@@ -59,7 +67,10 @@ def stock(p: Progress) -> str:
             text += " That is at or below the reorder point."
         return text
     total = sum(int(r.get("available") or 0) for r in rows)
-    lead = f"{sku + ': ' if sku else ''}{num(total, 0)} units free across {plural(len(rows), 'stock level')}"
+    lead = (
+        f"{sku + ': ' if sku else ''}{num(total, 0)} units free across "
+        f"{plural(len(rows), 'stock level')}"
+    )
     low = [r for r in rows if _low(r)]
     if low:
         lead += f"; {len(low)} at or below the reorder point"
@@ -107,19 +118,37 @@ def alternatives(p: Progress) -> str:
     if others:
         parts.append(
             "Other sites have "
-            + listing([f"{o.get('available')} free at {label('facility', o.get('facility_id'))}" for o in others])
+            + listing(
+                [
+                    f"{o.get('available')} free at {label('facility', o.get('facility_id'))}"
+                    for o in others
+                ]
+            )
             + (" — enough to transfer." if d.get("transfer_covers") else ".")
         )
     else:
         parts.append("No other site has free stock of it.")
     suppliers = [s for s in d.get("suppliers") or [] if isinstance(s, dict)]
-    lead = f"Where {sku} can come from" + (f" for {label('facility', d['short_at'])}" if d.get("short_at") else "") + ":"
+    lead = (
+        f"Where {sku} can come from"
+        + (f" for {label('facility', d['short_at'])}" if d.get("short_at") else "")
+        + ":"
+    )
     grid = table(
         ["Supplier", "Status", "Unit price", "Lead time", "Min. order", "Arrives by", "Preferred"],
-        [[s.get("name") or s.get("supplier_id"), words(s.get("status")), money(s.get("unit_price")),
-          f"{s.get('lead_time_days')} days", s.get("min_order_qty"), day(s.get("arrives_by")),
-          "yes" if s.get("is_preferred") else ""] for s in suppliers],
-    )  # fmt: skip
+        [
+            [
+                s.get("name") or s.get("supplier_id"),
+                words(s.get("status")),
+                money(s.get("unit_price")),
+                f"{s.get('lead_time_days')} days",
+                s.get("min_order_qty"),
+                day(s.get("arrives_by")),
+                "yes" if s.get("is_preferred") else "",
+            ]
+            for s in suppliers
+        ],
+    )
     return f"{lead} {' '.join(parts)}" + (f"\n\n{grid}" if grid else "\n\nNo supplier sells it.")
 
 
@@ -128,11 +157,13 @@ def reorder_plan(p: Progress) -> str:
     d = p.result("reorder_plan") or {}
     when_text = "now" if d.get("order_now") else f"by {day(d.get('order_by'))}"
     return (
-        f"{d.get('sku')} at {label('facility', d.get('facility_id'))}: order {d.get('order_quantity')} "
+        f"{d.get('sku')} at {label('facility', d.get('facility_id'))}: order "
+        f"{d.get('order_quantity')} "
         f"units from {label('supplier', d.get('supplier_id'))} {when_text}. Reorder point "
         f"{d.get('reorder_point')} (now {d.get('current_reorder_point')}), safety stock "
         f"{d.get('safety_stock')}, economic order quantity {d.get('economic_order_quantity')}; "
-        f"demand about {num(d.get('daily_demand_mean'))} a day over the last {d.get('history_days')} "
+        f"demand about {num(d.get('daily_demand_mean'))} a day over the last "
+        f"{d.get('history_days')} "
         f"days, {d.get('lead_time_days')} days lead time, {d.get('available')} free and "
         f"{d.get('on_order')} on order."
     )
@@ -143,11 +174,22 @@ def _parts_lines(d: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     short = [x for x in parts if not x.get("enough_on_site")]
     site = label("facility", d.get("facility_id"))
     if not parts:
-        return f"No spare parts are listed for {words(d.get('fault_type'))} on {d.get('machine_id')}'s model.", []
+        return (
+            f"No spare parts are listed for {words(d.get('fault_type'))} on "
+            f"{d.get('machine_id')}'s model.",
+            [],
+        )
     listed = listing(
-        [f"{x.get('quantity_needed')} × {x.get('sku')} ({x.get('name')}, {x.get('available_on_site')} free at {site})" for x in parts]
+        [
+            f"{x.get('quantity_needed')} × {x.get('sku')} ({x.get('name')}, "
+            f"{x.get('available_on_site')} free at {site})"
+            for x in parts
+        ]
     )
-    text = f"To fix {words(d.get('fault_type'))} on {d.get('machine_id')} ({d.get('model')}) takes {listed}."
+    text = (
+        f"To fix {words(d.get('fault_type'))} on {d.get('machine_id')} ({d.get('model')}) takes "
+        f"{listed}."
+    )
     if short:
         text += f" Short at {site}: {listing([str(x.get('sku')) for x in short])}."
     else:
@@ -169,7 +211,8 @@ def repair_parts(p: Progress) -> str:
         r = levels[0]
         state = "at or below" if _low(r) else "above"
         text += (
-            f" {r.get('sku')} stock at {label('facility', r.get('facility_id'))}: {r.get('available')} free, "
+            f" {r.get('sku')} stock at {label('facility', r.get('facility_id'))}: "
+            f"{r.get('available')} free, "
             f"{state} its reorder point of {r.get('reorder_point')}."
         )
     po = p.result("create_purchase_order")
@@ -187,10 +230,19 @@ def products(p: Progress) -> str:
         return "No product matches."
     grid = table(
         ["SKU", "Product", "Division", "Category", "List price", "Free"],
-        [[r.get("sku"), r.get("name"), r.get("division_id"), words(r.get("category")),
-          money(r.get("unit_price")), r.get("available")] for r in rows],
+        [
+            [
+                r.get("sku"),
+                r.get("name"),
+                r.get("division_id"),
+                words(r.get("category")),
+                money(r.get("unit_price")),
+                r.get("available"),
+            ]
+            for r in rows
+        ],
         limit=15,
-    )  # fmt: skip
+    )
     return f"{plural(len(rows), 'product')}:\n\n{grid}"
 
 
@@ -202,10 +254,20 @@ def movements(p: Progress) -> str:
         return f"No stock movements of {sku} at {label('facility', site)}."
     grid = table(
         ["When", "Units", "Kind", "For", "By"],
-        [[when(r.get("at")), f"{int(r.get('quantity') or 0):+d}", words(r.get("kind")),
-          r.get("reference_id"), r.get("actor")] for r in rows],
-    )  # fmt: skip
-    return f"The last {plural(len(rows), 'movement')} of {sku} at {label('facility', site)}:\n\n{grid}"
+        [
+            [
+                when(r.get("at")),
+                f"{int(r.get('quantity') or 0):+d}",
+                words(r.get("kind")),
+                r.get("reference_id"),
+                r.get("actor"),
+            ]
+            for r in rows
+        ],
+    )
+    return (
+        f"The last {plural(len(rows), 'movement')} of {sku} at {label('facility', site)}:\n\n{grid}"
+    )
 
 
 @answer("adjusted")
@@ -218,7 +280,8 @@ def adjusted(p: Progress) -> str:
             return "Nothing was booked."
         wanted = abs(int(p.values.get("quantity") or 0))
         return (
-            f"Nothing was booked: {level.get('sku')} at {label('facility', level.get('facility_id'))} "
+            f"Nothing was booked: {level.get('sku')} at "
+            f"{label('facility', level.get('facility_id'))} "
             f"has {level.get('available')} free ({level.get('on_hand')} on hand, "
             f"{level.get('reserved')} reserved), so {wanted} cannot be taken out. "
             "Say how many to book out if it is fewer, or check the count first."
@@ -226,15 +289,18 @@ def adjusted(p: Progress) -> str:
     delta = int(booking.args.get("delta", 0))
     kind = words(booking.args.get("kind"))
     return (
-        f"Booked {delta:+d} × {r.get('sku')} at {label('facility', r.get('facility_id'))} ({kind}): "
+        f"Booked {delta:+d} × {r.get('sku')} at {label('facility', r.get('facility_id'))} "
+        f"({kind}): "
         f"now {r.get('on_hand')} on hand, {r.get('available')} free."
     )
 
 
 def po_sentence(po: dict[str, Any], verb: str = "") -> str:
     text = (
-        f"{verb + ' p' if verb else 'P'}urchase order {po.get('po_id')}: {po.get('quantity')} × {po.get('sku')} "
-        f"from {label('supplier', po.get('supplier_id'))} for {label('facility', po.get('facility_id'))}"
+        f"{verb + ' p' if verb else 'P'}urchase order {po.get('po_id')}: {po.get('quantity')} × "
+        f"{po.get('sku')} "
+        f"from {label('supplier', po.get('supplier_id'))} for "
+        f"{label('facility', po.get('facility_id'))}"
     )
     if po.get("unit_price") is not None:
         total = float(po["unit_price"]) * int(po.get("quantity") or 0)
@@ -272,15 +338,33 @@ def purchase_order(p: Progress) -> str:
 @answer("purchase_orders")
 def purchase_orders(p: Progress) -> str:
     rows = keep(rows_of(p.result("list_purchase_orders")), p.values.get("status"))
-    filters = [x for x in (label("supplier", p.values.get("supplier")) if p.values.get("supplier") else None,
-                           status_words(p.values.get("status")), p.values.get("sku"),
-                           label("facility", p.values.get("facility")) if p.values.get("facility") else None) if x]  # fmt: skip
+    filters = [
+        x
+        for x in (
+            label("supplier", p.values.get("supplier")) if p.values.get("supplier") else None,
+            status_words(p.values.get("status")),
+            p.values.get("sku"),
+            label("facility", p.values.get("facility")) if p.values.get("facility") else None,
+        )
+        if x
+    ]
     scope = f" ({', '.join(filters)})" if filters else ""
     if not rows:
         return f"No purchase orders{scope}."
     grid = table(
         ["PO", "Supplier", "SKU", "Site", "Qty", "Status", "Expected", "Delay reason"],
-        [[r.get("po_id"), r.get("supplier_id"), r.get("sku"), r.get("facility_id"), r.get("quantity"),
-          words(r.get("status")), day(r.get("expected_at")), r.get("delay_reason")] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                r.get("po_id"),
+                r.get("supplier_id"),
+                r.get("sku"),
+                r.get("facility_id"),
+                r.get("quantity"),
+                words(r.get("status")),
+                day(r.get("expected_at")),
+                r.get("delay_reason"),
+            ]
+            for r in rows
+        ],
+    )
     return f"{plural(len(rows), 'purchase order')}{scope}:\n\n{grid}"

@@ -5,7 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from agents.offline.answers import answer
-from agents.offline.answers.common import day, label, listing, money, num, pct, plural, rows_of, table, when, words
+from agents.offline.answers.common import (
+    day,
+    label,
+    listing,
+    money,
+    num,
+    pct,
+    plural,
+    rows_of,
+    table,
+    when,
+    words,
+)
 from agents.offline.answers.orders import order_sentence
 from agents.offline.planner import Progress
 
@@ -35,7 +47,11 @@ def where_is_order(p: Progress) -> str:
     order = p.result("get_order")
     if not isinstance(order, dict):
         customer = p.values.get("customer")
-        return f"{label('customer', customer)} has no orders." if customer else "I found no such order."
+        return (
+            f"{label('customer', customer)} has no orders."
+            if customer
+            else "I found no such order."
+        )
     shipments = rows_of(p.result("list_shipments"))
     text = order_sentence(order)
     if not shipments:
@@ -85,9 +101,19 @@ def shipments(p: Progress) -> str:
         return f"No {scope + ' ' if scope else ''}shipments."
     grid = table(
         ["Shipment", "Order", "Carrier", "Status", "ETA", "Tracking", "Last scan"],
-        [[r.get("shipment_id"), r.get("order_id"), r.get("carrier_id"), words(r.get("status")),
-          when(r.get("eta")), r.get("tracking_number"), _last_scan(r)] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                r.get("shipment_id"),
+                r.get("order_id"),
+                r.get("carrier_id"),
+                words(r.get("status")),
+                when(r.get("eta")),
+                r.get("tracking_number"),
+                _last_scan(r),
+            ]
+            for r in rows
+        ],
+    )
     return f"{plural(len(rows), (scope + ' ' if scope else '') + 'shipment')}:\n\n{grid}"
 
 
@@ -96,7 +122,9 @@ def _last_scan(s: dict[str, Any]) -> str:
     if not events:
         return "—"
     last = events[-1]
-    return " ".join(x for x in (words(last.get("status")), last.get("location"), last.get("reason")) if x)
+    return " ".join(
+        x for x in (words(last.get("status")), last.get("location"), last.get("reason")) if x
+    )
 
 
 @answer("carriers")
@@ -105,9 +133,16 @@ def carriers(p: Progress) -> str:
     rows.sort(key=lambda r: -float(r.get("reliability") or 0))
     grid = table(
         ["Carrier", "On time", "Services", "Regions"],
-        [[r.get("name"), pct(r.get("reliability")), listing([words(x) for x in r.get("service_levels") or []], 5),
-          listing(r.get("destination_regions") or [], 6)] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                r.get("name"),
+                pct(r.get("reliability")),
+                listing([words(x) for x in r.get("service_levels") or []], 5),
+                listing(r.get("destination_regions") or [], 6),
+            ]
+            for r in rows
+        ],
+    )
     return f"We ship with {plural(len(rows), 'carrier')}, most reliable first:\n\n{grid}"
 
 
@@ -120,7 +155,8 @@ def estimates(p: Progress) -> str:
     cheapest, fastest = rows[0], min(rows, key=lambda r: int(r.get("transit_days") or 99))
     first = rows[0]
     lead = (
-        f"Shipping {num(first.get('weight_kg'), 0)} kg from {label('facility', first.get('origin_facility_id'))} "
+        f"Shipping {num(first.get('weight_kg'), 0)} kg from "
+        f"{label('facility', first.get('origin_facility_id'))} "
         f"to {first.get('destination_region')}: cheapest {money(cheapest.get('cost'))} with "
         f"{cheapest.get('carrier_name')} {words(cheapest.get('service_level'))} "
         f"({plural(int(cheapest.get('transit_days') or 0), 'day')}); fastest "
@@ -129,9 +165,18 @@ def estimates(p: Progress) -> str:
     )
     grid = table(
         ["Carrier", "Service", "Cost", "Days", "ETA", "On time"],
-        [[r.get("carrier_name"), words(r.get("service_level")), money(r.get("cost")), r.get("transit_days"),
-          day(r.get("eta")), pct(r.get("reliability"))] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                r.get("carrier_name"),
+                words(r.get("service_level")),
+                money(r.get("cost")),
+                r.get("transit_days"),
+                day(r.get("eta")),
+                pct(r.get("reliability")),
+            ]
+            for r in rows
+        ],
+    )
     return f"{lead}\n\n{grid}"
 
 

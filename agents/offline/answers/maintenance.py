@@ -8,13 +8,13 @@ from agents.offline.answers import answer
 from agents.offline.answers.common import (
     hours,
     keep,
-    status_words,
     label,
     listing,
     num,
     pct,
     plural,
     rows_of,
+    status_words,
     table,
     when,
     words,
@@ -37,10 +37,16 @@ def _sensor_line(sensor: str, m: dict[str, Any]) -> str:
     unit = stats.get("unit") or limit.get("unit") or ""
     line = f"{sensor} {num(stats.get('current', stats.get('last')))} {unit}".strip()
     if limit:
-        line += f" against a warning level of {num(limit.get('warning'))} (critical {num(limit.get('critical'))})"
+        line += (
+            f" against a warning level of {num(limit.get('warning'))} (critical "
+            f"{num(limit.get('critical'))})"
+        )
     slope = stats.get("slope_per_hour")
     if slope and abs(float(slope)) > 1e-3:
-        line += f", {'rising' if float(slope) > 0 else 'falling'} {num(abs(float(slope)), 2)} {unit} an hour"
+        line += (
+            f", {'rising' if float(slope) > 0 else 'falling'} {num(abs(float(slope)), 2)} {unit} "
+            "an hour"
+        )
     if m.get("hours_to_critical") is not None:
         line += f" — about {hours(m['hours_to_critical'])} to critical"
     return line
@@ -71,13 +77,17 @@ def machine_health(p: Progress) -> str:
     rows = []
     for sensor, m in _metrics(health):
         stats, limit = m.get("stats") or {}, m.get("threshold") or {}
-        rows.append([
-            sensor,
-            f"{num(stats.get('current', stats.get('last')))} {stats.get('unit') or ''}".strip(),
-            f"{num(limit.get('warning'))} / {num(limit.get('critical'))}" if limit else "—",
-            num(stats.get("slope_per_hour"), 3) if stats.get("slope_per_hour") is not None else "—",
-            words(m.get("level")),
-        ])  # fmt: skip
+        rows.append(
+            [
+                sensor,
+                f"{num(stats.get('current', stats.get('last')))} {stats.get('unit') or ''}".strip(),
+                f"{num(limit.get('warning'))} / {num(limit.get('critical'))}" if limit else "—",
+                num(stats.get("slope_per_hour"), 3)
+                if stats.get("slope_per_hour") is not None
+                else "—",
+                words(m.get("level")),
+            ]
+        )
     text = health_sentence(health)
     grid = table(["Sensor", "Now", "Warning / critical", "Trend per h", "Level"], rows)
     return f"{text}\n\n{grid}" if grid else text
@@ -94,7 +104,8 @@ def _diagnosis_sentence(machine: str, fault: dict[str, Any]) -> str:
     evidence = "; ".join(top.get("evidence", [])[:2])
     return (
         f"{machine} most likely has {words(fault['fault_type'])} "
-        f"(confidence {num(fault.get('confidence'), 2)})" + (f": {evidence}" if evidence else "")
+        f"(confidence {num(fault.get('confidence'), 2)})"
+        + (f": {evidence}" if evidence else "")
         + "."
     )
 
@@ -102,13 +113,23 @@ def _diagnosis_sentence(machine: str, fault: dict[str, Any]) -> str:
 def _prediction_sentence(estimate: dict[str, Any]) -> str:
     rul = estimate.get("rul_hours")
     mode = words(estimate.get("failure_mode"))
-    chance = f"{pct(estimate.get('probability'))} chance of failure within {num(estimate.get('horizon_hours'), 0)} h"
+    chance = (
+        f"{pct(estimate.get('probability'))} chance of failure within "
+        f"{num(estimate.get('horizon_hours'), 0)} h"
+    )
     if rul is None:
         return f"No failure is in sight from the {mode} trend ({chance})."
     interval = ""
     if estimate.get("rul_low_hours") is not None and estimate.get("rul_high_hours") is not None:
-        interval = f" (90% between {hours(estimate['rul_low_hours'])} and {hours(estimate['rul_high_hours'])})"
-    at = f", around {when(estimate['predicted_failure_at'])}" if estimate.get("predicted_failure_at") else ""
+        interval = (
+            f" (90% between {hours(estimate['rul_low_hours'])} and "
+            f"{hours(estimate['rul_high_hours'])})"
+        )
+    at = (
+        f", around {when(estimate['predicted_failure_at'])}"
+        if estimate.get("predicted_failure_at")
+        else ""
+    )
     return (
         f"At the current trend it is expected to fail from {mode} in about {hours(rul)}"
         f"{interval}{at}; {chance}, confidence {num(estimate.get('confidence'), 2)}."
@@ -157,18 +178,31 @@ def prediction(p: Progress) -> str:
 def machines(p: Progress) -> str:
     rows = keep(rows_of(p.result("list_machines")), p.values.get("status"))
     scope = " ".join(
-        x for x in (status_words(p.values.get("status")), label("facility", p.values.get("facility"))
-                    if p.values.get("facility") else "") if x
-    )  # fmt: skip
+        x
+        for x in (
+            status_words(p.values.get("status")),
+            label("facility", p.values.get("facility")) if p.values.get("facility") else "",
+        )
+        if x
+    )
     if not rows:
         return f"No machines match{(' (' + scope + ')') if scope else ''}."
     head = f"{plural(len(rows), 'machine')}{(' — ' + scope) if scope else ''}:"
     grid = table(
         ["Machine", "Name", "Work center", "Model", "Status", "Last heartbeat"],
-        [[r.get("machine_id"), r.get("name"), r.get("work_center_id"), r.get("model"),
-          words(r.get("status")), when(r.get("last_heartbeat_at"))] for r in rows],
+        [
+            [
+                r.get("machine_id"),
+                r.get("name"),
+                r.get("work_center_id"),
+                r.get("model"),
+                words(r.get("status")),
+                when(r.get("last_heartbeat_at")),
+            ]
+            for r in rows
+        ],
         limit=25,
-    )  # fmt: skip
+    )
     return f"{head}\n\n{grid}"
 
 
@@ -181,17 +215,31 @@ def plant_health(p: Progress) -> str:
     worst = [r for r in rows if r.get("status") in ("DEGRADED", "DOWN", "CRITICAL")]
     scope = label("facility", p.values["facility"]) if p.values.get("facility") else "the plant"
     if worst:
-        lead = f"In {scope}, {plural(len(worst), 'machine')} need attention: " + listing(
-            [f"{r['machine_id']} ({words(r.get('status'))}, index {r.get('health_index')})" for r in worst]
-        ) + "."
+        lead = (
+            f"In {scope}, {plural(len(worst), 'machine')} need attention: "
+            + listing(
+                [
+                    f"{r['machine_id']} ({words(r.get('status'))}, index {r.get('health_index')})"
+                    for r in worst
+                ]
+            )
+            + "."
+        )
     else:
         lead = f"Every machine in {scope} is healthy."
     grid = table(
         ["Machine", "Status", "Health", "Why"],
-        [[r.get("machine_id"), f"{words(r.get('machine_status'))} / {words(r.get('status'))}",
-          r.get("health_index"), "; ".join((r.get("reasons") or [])[:1])] for r in rows],
+        [
+            [
+                r.get("machine_id"),
+                f"{words(r.get('machine_status'))} / {words(r.get('status'))}",
+                r.get("health_index"),
+                "; ".join((r.get("reasons") or [])[:1]),
+            ]
+            for r in rows
+        ],
         limit=12,
-    )  # fmt: skip
+    )
     return f"{lead}\n\n{grid}"
 
 
@@ -208,10 +256,19 @@ def anomalies(p: Progress) -> str:
     lead += f", {len(open_rows)} still open" if not status else ""
     grid = table(
         ["When", "Machine", "Sensor", "Kind", "Severity", "Value / limit", "Status"],
-        [[when(r.get("detected_at")), r.get("machine_id"), r.get("sensor"), words(r.get("kind")),
-          words(r.get("severity")), f"{num(r.get('value'))} / {num(r.get('threshold'))}",
-          words(r.get("status"))] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                when(r.get("detected_at")),
+                r.get("machine_id"),
+                r.get("sensor"),
+                words(r.get("kind")),
+                words(r.get("severity")),
+                f"{num(r.get('value'))} / {num(r.get('threshold'))}",
+                words(r.get("status")),
+            ]
+            for r in rows
+        ],
+    )
     return f"{lead}:\n\n{grid}"
 
 
@@ -224,10 +281,15 @@ def scan(p: Progress) -> str:
         return f"The last hour's readings of {scope} look normal: no anomalies."
     grid = table(
         ["Machine", "Sensor", "Finding", "Severity"],
-        [[f.get("machine_id"), f.get("sensor"), f.get("description"), words(f.get("severity"))]
-         for f in findings],
-    )  # fmt: skip
-    return f"{plural(len(findings), 'anomaly', 'anomalies')} in the last hour (nothing recorded):\n\n{grid}"
+        [
+            [f.get("machine_id"), f.get("sensor"), f.get("description"), words(f.get("severity"))]
+            for f in findings
+        ],
+    )
+    return (
+        f"{plural(len(findings), 'anomaly', 'anomalies')} in the last hour "
+        f"(nothing recorded):\n\n{grid}"
+    )
 
 
 @answer("recorded_anomalies")
@@ -237,13 +299,20 @@ def recorded_anomalies(p: Progress) -> str:
     found = _findings(report)
     if not written:
         return f"Detection ran: {plural(len(found), 'finding')}, none new to record."
-    listed = listing([f"#{w.get('anomaly_id')} {w.get('machine_id')} {w.get('sensor')} ({words(w.get('severity'))})" for w in written])
+    listed = listing(
+        [
+            f"#{w.get('anomaly_id')} {w.get('machine_id')} {w.get('sensor')} "
+            f"({words(w.get('severity'))})"
+            for w in written
+        ]
+    )
     return f"Recorded {plural(len(written), 'new anomaly', 'new anomalies')}: {listed}."
 
 
 def work_order_sentence(wo: dict[str, Any], verb: str = "") -> str:
     parts = [
-        f"{verb + ' ' if verb else ''}work order {wo.get('work_order_id')} on {wo.get('machine_id')}:",
+        f"{verb + ' ' if verb else ''}work order {wo.get('work_order_id')} on "
+        f"{wo.get('machine_id')}:",
         f"{words(wo.get('kind'))}, {words(wo.get('priority'))} priority, {words(wo.get('status'))}",
     ]
     text = " ".join(parts)
@@ -256,7 +325,10 @@ def work_order_sentence(wo: dict[str, Any], verb: str = "") -> str:
     parts_needed = [x for x in wo.get("parts") or [] if isinstance(x, dict)]
     if parts_needed:
         text += "; parts: " + listing(
-            [f"{x.get('quantity')} × {x.get('sku')} ({words(x.get('status'))})" for x in parts_needed]
+            [
+                f"{x.get('quantity')} × {x.get('sku')} ({words(x.get('status'))})"
+                for x in parts_needed
+            ]
         )
     text += "."
     if wo.get("description") and verb != "Opened":
@@ -294,18 +366,40 @@ def work_order(p: Progress) -> str:
 @answer("work_orders")
 def work_orders(p: Progress) -> str:
     rows = keep(rows_of(p.result("list_work_orders")), p.values.get("status"))
-    scope = " ".join(str(x) for x in (p.values.get("machine"), label("facility", p.values.get("facility")) if p.values.get("facility") else None) if x)  # fmt: skip
+    scope = " ".join(
+        str(x)
+        for x in (
+            p.values.get("machine"),
+            label("facility", p.values.get("facility")) if p.values.get("facility") else None,
+        )
+        if x
+    )
     status = status_words(p.values.get("status"))
     if not rows:
-        return f"No {status + ' ' if status else ''}work orders{(' for ' + scope) if scope else ''}."
+        return (
+            f"No {status + ' ' if status else ''}work orders{(' for ' + scope) if scope else ''}."
+        )
     grid = table(
         ["Work order", "Machine", "Kind", "Priority", "Status", "Fault", "Window"],
-        [[r.get("work_order_id"), r.get("machine_id"), words(r.get("kind")), words(r.get("priority")),
-          words(r.get("status")), words(r.get("fault_type")),
-          f"{when(r.get('scheduled_start'))} – {when(r.get('scheduled_end'))}" if r.get("scheduled_start") else "—"]
-         for r in rows],
-    )  # fmt: skip
-    lead = f"{plural(len(rows), (status + ' ' if status else '') + 'work order')}{(' for ' + scope) if scope else ''}:"
+        [
+            [
+                r.get("work_order_id"),
+                r.get("machine_id"),
+                words(r.get("kind")),
+                words(r.get("priority")),
+                words(r.get("status")),
+                words(r.get("fault_type")),
+                f"{when(r.get('scheduled_start'))} – {when(r.get('scheduled_end'))}"
+                if r.get("scheduled_start")
+                else "—",
+            ]
+            for r in rows
+        ],
+    )
+    lead = (
+        f"{plural(len(rows), (status + ' ' if status else '') + 'work order')}"
+        f"{(' for ' + scope) if scope else ''}:"
+    )
     if len(rows) == 1 and rows[0].get("description"):
         lead += f" {rows[0]['work_order_id']} is about: {rows[0]['description']}."
     return f"{lead}\n\n{grid}"
@@ -323,17 +417,32 @@ def thresholds(p: Progress) -> str:
         if isinstance(limit, dict):
             unit = f" {limit['unit']}" if limit.get("unit") else ""
             below = str(limit.get("direction") or "").upper() == "BELOW"
-            own = "set for this machine" if limit.get("source") == "machine" else f"the {words(limit.get('source'))} limit"
+            own = (
+                "set for this machine"
+                if limit.get("source") == "machine"
+                else f"the {words(limit.get('source'))} limit"
+            )
             lines.append(
                 f"{machine} alarms on {words(asked)} {'below' if below else 'above'} "
                 f"{plain_number(limit.get('warning'))}{unit} (warning) and "
                 f"{plain_number(limit.get('critical'))}{unit} (critical), {own}."
             )
             continue
-        rows = [[s, t.get("unit"), num(t.get("warning")), num(t.get("critical")),
-                 words(t.get("direction")), words(t.get("source"))] for s, t in sorted(sensors.items())]  # fmt: skip
-        lines.append(f"Limits in force on {machine}:\n\n" + table(
-            ["Sensor", "Unit", "Warning", "Critical", "Alarm when", "Set"], rows, limit=12))
+        rows = [
+            [
+                s,
+                t.get("unit"),
+                num(t.get("warning")),
+                num(t.get("critical")),
+                words(t.get("direction")),
+                words(t.get("source")),
+            ]
+            for s, t in sorted(sensors.items())
+        ]
+        lines.append(
+            f"Limits in force on {machine}:\n\n"
+            + table(["Sensor", "Unit", "Warning", "Critical", "Alarm when", "Set"], rows, limit=12)
+        )
     return "\n\n".join(lines) or "No limits found."
 
 
@@ -368,17 +477,28 @@ def oee(p: Progress) -> str:
             f"{report.get('end')}, so there is no OEE for it yet."
         )
     lead = (
-        f"OEE for {scope} from {report.get('start')} to {report.get('end')}: {pct(total.get('oee'))} "
-        f"(availability {pct(total.get('availability'))}, performance {pct(total.get('performance'))}, "
+        f"OEE for {scope} from {report.get('start')} to {report.get('end')}: "
+        f"{pct(total.get('oee'))} "
+        f"(availability {pct(total.get('availability'))}, performance "
+        f"{pct(total.get('performance'))}, "
         f"quality {pct(total.get('quality'))}); {num(total.get('parts_produced'), 0)} parts made, "
         f"{num(total.get('parts_defective'), 0)} defective."
     )
     centers = report.get("work_centers") or {}
     rows = sorted(
-        ([wc, pct(f.get("oee")), pct(f.get("availability")), pct(f.get("performance")),
-          pct(f.get("quality"))] for wc, f in centers.items() if isinstance(f, dict)),
+        (
+            [
+                wc,
+                pct(f.get("oee")),
+                pct(f.get("availability")),
+                pct(f.get("performance")),
+                pct(f.get("quality")),
+            ]
+            for wc, f in centers.items()
+            if isinstance(f, dict)
+        ),
         key=lambda r: r[1],
-    )  # fmt: skip
+    )
     grid = table(["Work center", "OEE", "Availability", "Performance", "Quality"], rows)
     return f"{lead}\n\n{grid}" if grid and len(rows) > 1 else lead
 
@@ -392,7 +512,9 @@ def incident(p: Progress) -> str:
         parts.append(_prediction_sentence(estimate))
     findings = _findings(p.result("scan_anomalies"))
     if findings:
-        parts.append("Anomalies: " + "; ".join(str(f.get("description")) for f in findings[:2]) + ".")
+        parts.append(
+            "Anomalies: " + "; ".join(str(f.get("description")) for f in findings[:2]) + "."
+        )
     created = p.result("create_work_order")
     scheduled = p.result("schedule_work_order")
     if isinstance(scheduled, dict):

@@ -106,7 +106,8 @@ def order(p: Progress) -> str:
                     last = events[-1]
                     text += (
                         f" Last change: {words(last.get('from_status')) or 'new'} → "
-                        f"{words(last.get('to_status'))} on {day(last.get('at'))} by {last.get('actor')}."
+                        f"{words(last.get('to_status'))} on {day(last.get('at'))} by "
+                        f"{last.get('actor')}."
                     )
             return text
     return "No order came back."
@@ -115,18 +116,35 @@ def order(p: Progress) -> str:
 @answer("orders")
 def orders(p: Progress) -> str:
     rows = keep(rows_of(p.result("list_orders")), p.values.get("status"))
-    filters = [x for x in (label("customer", p.values.get("customer")) if p.values.get("customer") else None,
-                           status_words(p.values.get("status")), p.values.get("sku")) if x]  # fmt: skip
+    filters = [
+        x
+        for x in (
+            label("customer", p.values.get("customer")) if p.values.get("customer") else None,
+            status_words(p.values.get("status")),
+            p.values.get("sku"),
+        )
+        if x
+    ]
     scope = f" ({', '.join(filters)})" if filters else ""
     if not rows:
         return f"No orders{scope}."
     grid = table(
         ["Order", "Customer", "Status", "Due", "Products", "Units", "Value", "Rush"],
-        [[r.get("order_id"), r.get("customer_id"), words(r.get("status")), day(r.get("due_at")),
-          listing(r.get("skus") or [], 3), r.get("total_quantity"), money(r.get("total_value")),
-          "yes" if r.get("is_rush") else ""] for r in rows],
+        [
+            [
+                r.get("order_id"),
+                r.get("customer_id"),
+                words(r.get("status")),
+                day(r.get("due_at")),
+                listing(r.get("skus") or [], 3),
+                r.get("total_quantity"),
+                money(r.get("total_value")),
+                "yes" if r.get("is_rush") else "",
+            ]
+            for r in rows
+        ],
         limit=15,
-    )  # fmt: skip
+    )
     return f"{plural(len(rows), 'order')}{scope}, soonest due first:\n\n{grid}"
 
 
@@ -137,7 +155,9 @@ def review(p: Progress) -> str:
     checked = listing(d.get("checked") or [], 8)
     if d.get("ok"):
         return f"{order_id} passes its contract check ({checked})."
-    return f"{order_id} does not pass its contract check: " + "; ".join(d.get("problems") or []) + "."
+    return (
+        f"{order_id} does not pass its contract check: " + "; ".join(d.get("problems") or []) + "."
+    )
 
 
 @answer("order_created")
@@ -160,7 +180,9 @@ def reserved(p: Progress) -> str:
     rows = []
     for line in d.get("lines") or []:
         for a in line.get("allocations") or []:
-            rows.append([line.get("line_no"), a.get("sku"), a.get("facility_id"), a.get("quantity")])
+            rows.append(
+                [line.get("line_no"), a.get("sku"), a.get("facility_id"), a.get("quantity")]
+            )
     grid = table(["Line", "SKU", "From", "Units"], rows)
     return f"{text}\n\n{grid}" if grid else text
 
@@ -171,8 +193,13 @@ def released(p: Progress) -> str:
     freed = [r for r in d.get("released") or [] if isinstance(r, dict)]
     if not freed:
         return f"Nothing was reserved for {d.get('order_id')}."
-    listed = listing([f"{r.get('quantity')} × {r.get('sku')} at {r.get('facility_id')}" for r in freed])
-    return f"Released the stock held for {d.get('order_id')}: {listed} (order now {words(d.get('order_status'))})."
+    listed = listing(
+        [f"{r.get('quantity')} × {r.get('sku')} at {r.get('facility_id')}" for r in freed]
+    )
+    return (
+        f"Released the stock held for {d.get('order_id')}: {listed} (order now "
+        f"{words(d.get('order_status'))})."
+    )
 
 
 @answer("reservations")
@@ -184,7 +211,19 @@ def reservations(p: Progress) -> str:
     held = [r for r in rows if r.get("status") == "RESERVED"]
     grid = table(
         ["Line", "SKU", "Site", "Units", "Status"],
-        [[r.get("line_no"), r.get("sku"), r.get("facility_id"), r.get("quantity"), words(r.get("status"))] for r in rows],
-    )  # fmt: skip
+        [
+            [
+                r.get("line_no"),
+                r.get("sku"),
+                r.get("facility_id"),
+                r.get("quantity"),
+                words(r.get("status")),
+            ]
+            for r in rows
+        ],
+    )
     units = sum(int(r.get("quantity") or 0) for r in held)
-    return f"{units} units are reserved for {order_id} in {plural(len(held), 'reservation')}:\n\n{grid}"
+    return (
+        f"{units} units are reserved for {order_id} in "
+        f"{plural(len(held), 'reservation')}:\n\n{grid}"
+    )

@@ -29,6 +29,13 @@ PHRASES: dict[str, str] = {
     "mark_po_in_transit": "mark purchase order {po_id} in transit",
     "create_shipments": "create the shipments of order {order_id}[ with {carrier_id}]",
     "cancel_shipment": "cancel shipment {shipment_id}",
+    "print_label": "print the label of shipment {shipment_id}",
+    "pick_up_shipment": "record that the carrier picked up shipment {shipment_id}",
+    "advance_shipment": "record the scan of shipment {shipment_id}[ ({status})]",
+    "deliver_shipment": "mark shipment {shipment_id} delivered",
+    "mark_notification_read": "mark notification {notification_id} read",
+    "detect_anomalies": "record the anomalies found[ on {machine_id}]",
+    "predict_failure": "record a failure prediction[ for {machine_id}]",
     "delay_shipment": "record a delay on shipment {shipment_id}[ (new ETA {new_eta})]",
     "create_work_order": "open a {priority} {kind} work order on {machine_id}",
     "schedule_work_order": (

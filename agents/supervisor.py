@@ -107,7 +107,7 @@ def make_supervisor(model: BaseChatModel):  # type: ignore[no-untyped-def]
         if not plan:
             return Command(goto="composer", update={**update, "plan": []})
         agent, rest = plan[0], plan[1:]
-        state_now: TitanState = {**state, **update}  # type: ignore[typeddict-item]
+        state_now: TitanState = {**state, **update}
         update |= {
             "plan": rest,
             "route": [*(state.get("route") or []), agent],

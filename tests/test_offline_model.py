@@ -266,3 +266,31 @@ def test_stock_that_is_there_is_booked_out() -> None:
     [call] = reply.tool_calls
     assert call["name"] == "adjust_stock"
     assert call["args"]["delta"] == -20 and call["args"]["kind"] == "SCRAP"
+
+
+def test_a_change_the_lifecycle_forbids_is_explained_not_attempted() -> None:
+    tools = [
+        spec("get_work_order", "work_order_id", required=("work_order_id",)),
+        spec("cancel_work_order", "work_order_id", "reason", required=("work_order_id",)),
+    ]
+    request = "cancel WO-3001, the fitter says it is not needed"
+    looked = {"work_order_id": "WO-3001", "status": "IN_PROGRESS", "machine_id": "DET-CNC-003"}
+    messages: list[Any] = [
+        SystemMessage(content="Role: maintenance\n\nYou are Titan's maintenance specialist."),
+        HumanMessage(content=request),
+    ]
+    first = model().bind_tools(tools).invoke(messages)
+    assert isinstance(first, AIMessage)
+    call = {"name": "get_work_order", "args": {"work_order_id": "WO-3001"}, "id": "c0"}
+    messages += [
+        AIMessage(content="", tool_calls=[call]),
+        ToolMessage(content=json.dumps(looked), tool_call_id="c0", name="get_work_order"),
+    ]
+    done = model().bind_tools(tools).invoke(messages)
+
+    assert [c["name"] for c in first.tool_calls] == ["get_work_order"]
+    assert isinstance(done, AIMessage) and done.tool_calls == []
+    assert done.text == (
+        "Nothing was changed: work order WO-3001 is in progress, so it cannot be cancelled "
+        "(from in progress it can only become completed)."
+    )

@@ -46,6 +46,7 @@ ValueType = Literal["quantity", "money", "number", "period", "datetime", "text",
 TextSource = Literal["reason", "message", "clause", "request"]
 Source = Literal["clause", "request", "context", "team"]
 Kind = Literal["read", "write", "conversation"]
+_SOURCES: tuple[Source, ...] = ("clause", "request", "context")
 
 ID_TYPES: tuple[str, ...] = IdType.__args__  # type: ignore[attr-defined]
 VALUE_TYPES: tuple[str, ...] = ValueType.__args__  # type: ignore[attr-defined]
@@ -96,7 +97,7 @@ class Slot(BaseModel):
     after: list[str] = Field(
         default_factory=list, description="words that introduce the value ('warning 4.5')"
     )
-    sources: list[Source] = Field(default_factory=lambda: ["clause", "request", "context"])
+    sources: list[Source] = Field(default_factory=lambda: list(_SOURCES))
 
     @model_validator(mode="after")
     def _required_asks(self) -> Slot:

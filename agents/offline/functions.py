@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from agents.offline import drafts
+from agents.offline import drafts, lifecycles
 from agents.offline.catalogue import load_catalogue
 from agents.offline.drafts import names_in_use
 from agents.offline.expressions import function
 from tools import clock
-from tools.order_lifecycle import TRANSITIONS
 
 CLOSED_ORDER = {"COMPLETED", "CANCELLED", "DELIVERED"}
 OPEN_WORK = {"OPEN", "SCHEDULED", "IN_PROGRESS"}
@@ -92,12 +91,12 @@ def match_order(
             rows = [r for r in rows if start[:10] <= str(r.get("due_at") or "")[:10] < end[:10]]
     if division or category:
         names = names_in_use.get()
-        key, wanted = ("division_id", division) if division else ("category", category)
+        key, kind = ("division_id", division) if division else ("category", category)
 
         def of_kind(row: dict[str, Any]) -> bool:
             for sku in row.get("skus") or []:
                 entry = names.get("sku", sku) if names else None
-                if entry is not None and entry.detail.get(key) == wanted:
+                if entry is not None and entry.detail.get(key) == kind:
                     return True
             return False
 
@@ -303,8 +302,15 @@ def notice_event(
 @function
 def can_move(order: Any, target: str) -> bool:
     """Whether the order's lifecycle lets it move to `target` from where it is now."""
-    status = order.get("status") if isinstance(order, dict) else None
-    return bool(status) and target in TRANSITIONS.get(status, frozenset())
+    return bool(can_become(order, "order", target))
+
+
+@function
+def can_become(record: Any, kind: str, target: str | None) -> bool:
+    """Whether a record (an order, shipment, work order or purchase order as its tool returned
+    it) may move to `target` from the status it is in."""
+    status = record.get("status") if isinstance(record, dict) else None
+    return target is None or lifecycles.allows(kind, str(status) if status else None, target)
 
 
 @function

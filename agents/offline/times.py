@@ -313,27 +313,29 @@ def find_times(text: str, now: datetime) -> list[When]:  # noqa: C901 - one patt
         begin, finish = _widen(days, m.start(), m.end())
         found.add(When(start, end, begin, finish, text[begin:finish]))
     for m in _AT.finditer(text):
-        at = _clock(m.group(1))
-        if at is None or not found.free(m.start(), m.end()):
+        said = _clock(m.group(1))
+        if said is None or not found.free(m.start(), m.end()):
             continue
         day = _nearest_day(days, m.start(), now)
         begin, finish = _widen(days, m.start(), m.end())
-        found.add(When(_at(day, at), None, begin, finish, text[begin:finish]))
+        found.add(When(_at(day, said), None, begin, finish, text[begin:finish]))
     for m in _MONTH_YEAR.finditer(text):
         if any(b <= m.start() < e for _, b, e in days):
             continue
-        start = _month_start(int(m.group(2)), MONTHS[m.group(1).lower()])
-        found.add(When(_at(start), _at(_next_month(start)), m.start(), m.end(), m.group(0)))
+        first_day = _month_start(int(m.group(2)), MONTHS[m.group(1).lower()])
+        found.add(When(_at(first_day), _at(_next_month(first_day)), m.start(), m.end(), m.group(0)))
     for m in _BARE_MONTH.finditer(text):
         month = MONTHS[m.group(1).lower()]
         year = now.year if month >= now.month - 6 else now.year + 1
-        start = _month_start(year, month)
-        found.add(When(_at(start), _at(_next_month(start)), m.start(1), m.end(), m.group(1)))
+        first_day = _month_start(year, month)
+        found.add(
+            When(_at(first_day), _at(_next_month(first_day)), m.start(1), m.end(), m.group(1))
+        )
     for m in _DAY_PART.finditer(text):
         base = now.date() + timedelta(days=0 if m.group(1).lower() == "this" else 1)
-        first, last = DAY_PARTS[m.group(2).lower()]
+        opens, closes = DAY_PARTS[m.group(2).lower()]
         found.add(
-            When(_at(base, time(first)), _at(base, time(last)), m.start(), m.end(), m.group(0))
+            When(_at(base, time(opens)), _at(base, time(closes)), m.start(), m.end(), m.group(0))
         )
     for m in _LAST_N.finditer(text):
         span = _span(m.group(2), _count(m.group(1)))

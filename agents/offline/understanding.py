@@ -761,8 +761,8 @@ class Brain:
         elliptic = _FOLLOW_UP.search(text) and len(words) <= 8
         short = len([w for w in words if w not in ("and", "what", "about", "for", "the")]) <= 2
         if (elliptic or (short and mentions)) and previous.act == "route":
-            frames = [self._again(f, mentions, now) for f in previous.frames]
-            frames = [f for f in frames if f is not None]
+            again = [self._again(f, mentions, now) for f in previous.frames]
+            frames = [f for f in again if f is not None]
             if frames:
                 return self._decide(frames, mentions)
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agents.offline.answers.common import failure_sentence
+from agents.offline.answers.lifecycle import not_allowed
 from agents.offline.planner import Progress
 
 Renderer = Callable[[Progress], str]
@@ -46,6 +47,9 @@ def say(progress: Progress) -> str:
                 before = ""
         sentence = failure_sentence(intent, progress.failed)
         return f"{before}\n\n{sentence}".strip() if before else sentence
+    blocked = not_allowed(progress) if intent.writes else ""
+    if blocked:
+        return blocked
     which = _which_one(progress)
     if which:
         return which

@@ -63,7 +63,7 @@ def where_is_order(p: Progress) -> str:
         last = max((s.get("delivered_at") or "" for s in delivered), default="")
         text += f" All {plural(len(shipments), 'shipment')} delivered, the last {when(last)}."
     else:
-        etas = [s.get("eta") for s in shipments if s.get("status") != "DELIVERED" and s.get("eta")]
+        etas = [str(s["eta"]) for s in shipments if s.get("status") != "DELIVERED" and s.get("eta")]
         if etas:
             text += f" Expected at the customer by {when(max(etas))}."
     lines = [shipment_sentence(s) for s in shipments[:4]]

@@ -18,7 +18,6 @@ from agents.offline.answers.common import (
     words,
 )
 from agents.offline.planner import Progress
-from tools.order_lifecycle import ORDER_STATUSES, TRANSITIONS
 
 _DONE = {
     "validate_order": "Validated",
@@ -57,45 +56,8 @@ def order_sentence(order: dict[str, Any], verb: str = "") -> str:
     return text[0].upper() + text[1:] + "."
 
 
-# What each order change does, for saying why it was not made.
-_CHANGES = {
-    "hold_order": ("ON_HOLD", "put on hold"),
-    "cancel_order": ("CANCELLED", "cancelled"),
-    "validate_order": ("VALIDATED", "validated"),
-    "start_order_production": ("IN_PRODUCTION", "put into production"),
-    "mark_order_ready": ("READY", "marked ready to ship"),
-    "complete_order": ("COMPLETED", "closed"),
-    "release_order": ("", "taken off hold"),
-}
-
-
-def _not_allowed(p: Progress) -> str:
-    """Why the change asked for was not made: the order's lifecycle does not allow it."""
-    made = {step.tool for step, _ in p.calls}
-    wanted = next((s.tool for s in p.intent.plan if s.tool in _CHANGES), None)
-    found = p.result("get_order")
-    if wanted is None or wanted in made or not isinstance(found, dict):
-        return ""
-    status = str(found.get("status") or "")
-    _, verb = _CHANGES[wanted]
-    nexts = sorted(TRANSITIONS.get(status, frozenset()), key=ORDER_STATUSES.index)  # type: ignore[arg-type]
-    if wanted == "release_order":
-        rule = "only an order on hold can be taken off hold"
-    elif nexts:
-        rule = f"from {words(status)} it can only go to {listing([words(n) for n in nexts], 6)}"
-    else:
-        rule = f"a {words(status)} order is closed: nothing more can happen to it"
-    return (
-        f"Nothing was changed: order {found.get('order_id')} is {words(status)}, so it cannot be "
-        f"{verb} ({rule})."
-    )
-
-
 @answer("order")
 def order(p: Progress) -> str:
-    blocked = _not_allowed(p)
-    if blocked:
-        return blocked + "\n\n" + order_sentence(p.result("get_order"), "")
     for step, outcome in reversed(p.calls):
         if isinstance(outcome.data, dict) and outcome.data.get("order_id"):
             verb = _DONE.get(step.tool, "")

@@ -170,7 +170,8 @@ def queue(p: Progress) -> str:
 
 def _schedule_of(value: Any) -> dict[str, Any] | None:
     if isinstance(value, dict) and isinstance(value.get("schedule"), dict):
-        return value["schedule"]
+        schedule: dict[str, Any] = value["schedule"]
+        return schedule
     if isinstance(value, dict) and value.get("schedule_id"):
         return value
     return None

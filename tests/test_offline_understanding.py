@@ -268,3 +268,21 @@ def test_the_reason_is_what_was_told_not_the_ask(brain: Brain) -> None:
 
     assert intents(reading) == ["orders.cancel"]
     assert reading.frames[0].slots["reason"] == "Tesla have walked away from ORD-10019"
+
+
+READY_TABLE = (
+    "2 orders (ready), soonest due first:\n\n"
+    "| Order | Customer | Status | Due | Products | Units | Value | Rush |\n"
+    "|---|---|---|---|---|---|---|---|\n"
+    "| ORD-10007 | GE_AEROSPACE | ready | Sun 8 Mar 2026 | SKU-TB-1001 | 162 | 435,470 USD | — |\n"
+    "| ORD-10008 | TESLA | ready | Mon 9 Mar 2026 | SKU-MH-4001 | 906 | 409,185.00 USD | — |"
+)
+
+
+def test_the_customers_one_is_that_customers_row_of_the_table(brain: Brain) -> None:
+    history = [Turn("which orders are packed and waiting?", READY_TABLE)]
+
+    reading = read(brain, "ship the Tesla one with UPS", history)
+
+    assert intents(reading) == ["logistics.create_shipments"]
+    assert reading.frames[0].slots["order"] == "ORD-10008"

@@ -157,6 +157,9 @@ _REFERRING = re.compile(
 )
 
 
+_ROW_NAMES = ("customer", "supplier", "facility", "machine", "sku", "carrier")
+
+
 def _referred(
     clause: str,
     inside: list[Mention],
@@ -186,6 +189,17 @@ def _referred(
             )
         ]
         if len(fits) == 1:
+            return fits[0]
+    # "validate the Boeing one", "book the GE one": the row of the customer (supplier, site,
+    # machine, product) the clause names
+    named = {str(m.value) for m in inside if m.type in _ROW_NAMES}
+    if named:
+        fits = [
+            found[0].value
+            for line, found in rows
+            if named & {str(m.value) for m in brain.mentions(line, now) if m.type in _ROW_NAMES}
+        ]
+        if len(set(fits)) == 1:
             return fits[0]
     states = [m.text.lower() for m in inside if m.type.endswith("status")]
     if states:

@@ -298,14 +298,16 @@ async def test_every_server_offers_the_directory_of_the_plants_names(
 
     machines = {m["machine_id"]: m for m in found["machines"]}
     assert machines["PHX-CNC-007"] == {
-        "machine_id": "PHX-CNC-007", "facility_id": "PHX", "work_center_id": "PHX-MILL",
-        "model": "DMG MORI DMU 50", "wc_type": "CNC_MILL", "status": "RUNNING",
+        "machine_id": "PHX-CNC-007", "name": "5-axis mill 7", "facility_id": "PHX",
+        "work_center_id": "PHX-MILL", "model": "DMG MORI DMU 50", "wc_type": "CNC_MILL",
+        "status": "RUNNING",
     }  # fmt: skip
     assert {"PHX-CNC-012", "MUC-CNC-001"} <= set(machines)
     assert {f["facility_id"]: f["city"] for f in found["facilities"]} == {
         "DET": "Detroit", "MUC": "Munich", "PHX": "Phoenix"
     }  # fmt: skip
     assert {"BOEING", "TESLA"} <= {c["customer_id"] for c in found["customers"]}
+    assert all("@" in c["contact_email"] for c in found["customers"])
     assert {"supplier_id": "NIPPONBEARING", "name": "NipponBearing"} in found["suppliers"]
     products = {p["sku"]: p for p in found["products"]}
     assert products["SKU-BRG-7014"]["category"] == "BEARING"

@@ -91,20 +91,19 @@ async def engine_running(service: Service, seed: int) -> AsyncIterator[asyncio.E
 
     From the start this process's clock is plant time: the engine's once it runs here, the
     followed one while it stands by."""
-    conn = await db.connect(service.url)
-    saved = await state.load_state(conn)
-    base = SimConfig(seed=saved.seed if saved else seed, speed=get_settings().sim_speed)
-    start = await state.resume_time(conn, wall=clock.SystemClock().now())
-    followed = clock.FollowedClock(start, saved.speed if saved else base.speed)
-    await follow(conn, followed)
-    previous = clock.set_clock(followed)
-    stop = asyncio.Event()
-    task = asyncio.create_task(_play(conn, base, followed, stop), name="titan-simulation")
-    try:
-        yield stop
-    finally:
-        stop.set()
-        with suppress(asyncio.CancelledError):
-            await task
-        clock.set_clock(previous)
-        await conn.close()
+    async with await db.connect(service.url) as conn:
+        saved = await state.load_state(conn)
+        base = SimConfig(seed=saved.seed if saved else seed, speed=get_settings().sim_speed)
+        start = await state.resume_time(conn, wall=clock.SystemClock().now())
+        followed = clock.FollowedClock(start, saved.speed if saved else base.speed)
+        await follow(conn, followed)
+        previous = clock.set_clock(followed)
+        stop = asyncio.Event()
+        task = asyncio.create_task(_play(conn, base, followed, stop), name="titan-simulation")
+        try:
+            yield stop
+        finally:
+            stop.set()
+            with suppress(asyncio.CancelledError):
+                await task
+            clock.set_clock(previous)

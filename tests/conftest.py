@@ -111,3 +111,9 @@ def fixed_clock() -> Iterator[clock.FixedClock]:
     previous = clock.set_clock(fixed)
     yield fixed
     clock.set_clock(previous)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end tests first, so that on several workers none of them starts last and
+    keeps the run waiting on it alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -64,6 +64,7 @@ async def approvals(conn: db.AsyncConn) -> list[dict[str, object]]:
     return list(await cur.fetchall())
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_the_phoenix_incident_runs_end_to_end_through_its_approvals(
     plant: db.AsyncConn, db_url: str, fixed_clock: FixedClock

@@ -22,6 +22,7 @@ def chat(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_chat_json_answers_then_a_rejection_resumes_the_thread(
     plant: db.AsyncConn, db_url: str

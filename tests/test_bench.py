@@ -26,6 +26,7 @@ def test_an_empty_benchmark_is_an_error() -> None:
         summarise("op", [])
 
 
+@pytest.mark.slow
 def test_the_quick_domain_benchmark_prints_one_json_object_per_measurement(db_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
@@ -46,6 +47,7 @@ def test_the_quick_domain_benchmark_prints_one_json_object_per_measurement(db_ur
         assert m["ops_per_s"] > 0 and 0 < m["p50_ms"] <= m["p95_ms"]
 
 
+@pytest.mark.slow
 def test_the_quick_mcp_benchmark_measures_every_transport(db_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
@@ -65,6 +67,7 @@ def test_the_quick_mcp_benchmark_measures_every_transport(db_url: str) -> None:
     assert all(m["p50_ms"] > 0 for m in lines)
 
 
+@pytest.mark.slow
 def test_the_api_benchmark_loads_the_service_from_a_process_of_its_own(db_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
@@ -81,6 +84,7 @@ def test_the_api_benchmark_loads_the_service_from_a_process_of_its_own(db_url: s
     assert 0 < measured["p50_ms"] <= measured["p95_ms"]
 
 
+@pytest.mark.slow
 def test_the_chat_benchmark_times_requests_one_specialist_answers(db_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url

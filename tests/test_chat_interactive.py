@@ -48,6 +48,7 @@ class Terminal:
         return code
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_an_interactive_session_asks_for_the_approval_and_carries_out_the_decision(
     plant: db.AsyncConn, db_url: str

@@ -56,6 +56,7 @@ def test_reset_then_status_shows_the_demo_plant(db_url: str) -> None:
     assert report["location"].startswith("PostgreSQL at ")
 
 
+@pytest.mark.slow
 @pytest.mark.embedded
 def test_the_readme_main_job_runs_on_the_embedded_server_with_nothing_configured(
     tmp_path: Path,

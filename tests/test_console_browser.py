@@ -165,6 +165,7 @@ async def operator_is_offered_no_controls(browser: Browser, base: str, token: st
     await context.close()
 
 
+@pytest.mark.slow
 @pytest.mark.anyio
 async def test_a_plant_person_signs_in_chats_approves_and_runs_a_scenario_in_the_browser(
     plant: db.AsyncConn, db_url: str

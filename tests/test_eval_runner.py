@@ -62,6 +62,7 @@ def eval_databases(db_url: str) -> set[str]:
         return {r[0] for r in rows}
 
 
+@pytest.mark.slow
 def test_three_tasks_run_end_to_end_and_a_failed_state_check_shows_its_sql_result(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -93,6 +94,7 @@ def test_three_tasks_run_end_to_end_and_a_failed_state_check_shows_its_sql_resul
     assert eval_databases(db_url) == before  # every clone and template dropped
 
 
+@pytest.mark.slow
 def test_repeated_runs_in_worker_processes_give_pass_hat_k_and_compare_shows_changes(
     db_url: str, tmp_path: Path
 ) -> None:

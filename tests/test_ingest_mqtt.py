@@ -151,6 +151,7 @@ async def test_bad_messages_go_to_dead_letters_with_their_reasons_and_the_rest_i
     assert stats.received == stats.stored + sum(stats.dead_letters.values()) == len(bad) + 1
 
 
+@pytest.mark.slow
 async def test_a_burst_of_50000_messages_is_ingested_with_nothing_lost(
     plant: AsyncConn, db_url: str, tmp_path: Path
 ) -> None:

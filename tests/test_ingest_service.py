@@ -20,6 +20,7 @@ pytestmark = [
 SOURCE = 'source="mqtt:mqtt://127.0.0.1:1883"'
 
 
+@pytest.mark.slow
 async def test_the_service_runs_the_mqtt_ingest_and_shows_it_in_metrics_and_sim_status(
     plant: AsyncConn, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

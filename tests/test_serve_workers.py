@@ -48,6 +48,7 @@ def _health_total(metrics: str) -> float:
     return total
 
 
+@pytest.mark.slow
 async def test_two_workers_serve_one_plant_and_stop_cleanly(db_url: str, tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}

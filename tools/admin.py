@@ -46,20 +46,40 @@ async def plant_tables(conn: AsyncConn) -> list[str]:
     return [row["tablename"] for row in await cur.fetchall()]
 
 
+# One round trip: truncate the tables that hold rows (with everything that refers to them) and
+# restart the sequences that have been used. Skipping the empty ones makes a wipe of a lightly
+# used database cheap; the result is the same as truncating every table.
+_WIPE = sql.SQL("""
+do $$
+declare
+    t text;
+    held boolean;
+    filled text[] := '{{}}';
+begin
+    foreach t in array {tables}::text[] loop
+        execute format('select exists (select 1 from %I)', t) into held;
+        if held then
+            filled := filled || t;
+        end if;
+    end loop;
+    if cardinality(filled) > 0 then
+        execute 'truncate ' || (select string_agg(quote_ident(x), ', ') from unnest(filled) x)
+            || ' restart identity cascade';
+    end if;
+    for t in select sequencename from pg_sequences
+             where schemaname = 'public' and last_value is not null loop
+        execute format('alter sequence %I restart', t);
+    end loop;
+end $$
+""")
+
+
 async def wipe(conn: AsyncConn, *, keep_accounts: bool = True) -> None:
     """Empty every plant table and restart every ID sequence, in the caller's transaction."""
     tables = [t for t in await plant_tables(conn) if not (keep_accounts and t in ACCOUNT_TABLES)]
     if tables:
-        await conn.execute(
-            sql.SQL("truncate {} restart identity cascade").format(
-                sql.SQL(", ").join(sql.Identifier(t) for t in tables)
-            )
-        )
-    cur = await conn.execute("select sequencename from pg_sequences where schemaname = 'public'")
-    for row in await cur.fetchall():
-        await conn.execute(
-            sql.SQL("alter sequence {} restart").format(sql.Identifier(row["sequencename"]))
-        )
+        # a DO block takes no parameters: the names go in as a quoted array literal
+        await conn.execute(_WIPE.format(tables=sql.Literal(tables)))
 
 
 async def status(conn: AsyncConn, location: DatabaseLocation) -> DatabaseStatus:

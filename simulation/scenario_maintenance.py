@@ -195,7 +195,7 @@ def machine_down(run: ScenarioRun) -> Plan:
     conn, actor, m = run.conn, run.ctx.actor, DOWN_MACHINE
 
     def plan_request() -> ScheduleRequest:
-        return ScheduleRequest(facility_id="DET", time_limit_s=run.solve_seconds, workers=2)
+        return ScheduleRequest(facility_id="DET", **run.solving())
 
     async def planned() -> None:
         run.hold(m)
@@ -235,7 +235,7 @@ def machine_down(run: ScenarioRun) -> Plan:
         result = await reschedule_machine(
             conn,
             actor,
-            request=RescheduleRequest(machine_id=m, time_limit_s=run.solve_seconds, workers=2),
+            request=RescheduleRequest(machine_id=m, **run.solving()),
         )
         if result.schedule is None:
             run.note("rescheduled", f"no schedule: {result.reason}", ok=False)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from pydantic import BaseModel, JsonValue
@@ -64,6 +64,12 @@ class ScenarioReport(BaseModel):
     facts: dict[str, JsonValue]
 
 
+# A scenario's solves: deterministic work units (the whole demo plant solves to optimality in
+# about 3) and a wall-clock limit far beyond what they take, so that it never decides the plan.
+SCENARIO_WORK = 10.0
+SCENARIO_SAFETY_S = 60.0
+
+
 @dataclass
 class ScenarioRun:
     """A scenario being played: what it did so far, and what it made (IDs) for later steps."""
@@ -89,6 +95,17 @@ class ScenarioRun:
 
     def note(self, step: str, detail: str, *, ok: bool = True) -> None:
         self.steps.append(ScenarioStep(at=clock.now(), step=step, detail=detail, ok=ok))
+
+    def solving(self) -> dict[str, Any]:
+        """How the scenario's schedules are solved: to a deterministic amount of CP-SAT work on
+        one worker, so a scenario plans the same schedule on any machine, however loaded;
+        `solve_seconds` is only the wall-clock safety limit."""
+        return {
+            "deterministic_limit": SCENARIO_WORK,
+            "workers": 1,
+            "seed": 0,
+            "time_limit_s": max(self.solve_seconds, SCENARIO_SAFETY_S),
+        }
 
     def hold(self, *ids: str) -> None:
         """Take entities out of the generators' hands while the scenario drives them."""

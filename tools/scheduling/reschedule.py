@@ -53,6 +53,9 @@ class RescheduleRequest(BaseModel):
     time_limit_s: float = Field(default=10.0, gt=0, le=600)
     workers: int = Field(default=2, ge=1, le=64)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    deterministic_limit: float | None = Field(
+        default=None, gt=0, le=600, description="CP-SAT deterministic time, the same anywhere"
+    )
     horizon_days: int = Field(default=42, ge=1, le=366)
     move_penalty: int = Field(default=60, ge=0, le=1_000_000)
 
@@ -101,7 +104,11 @@ async def reschedule_machine(
             move_penalty=request.move_penalty,
         )
         settings = SolveSettings(
-            request.objective, request.time_limit_s, request.workers, request.seed
+            request.objective,
+            request.time_limit_s,
+            request.workers,
+            request.seed,
+            request.deterministic_limit,
         )
         result = await asyncio.to_thread(plan, problem, settings)
         if not result.solution.found:

@@ -166,11 +166,14 @@ class Shift:
     breaks: tuple[tuple[int, int], ...] = ()
 
 
+ExceptionKind = Literal["HOLIDAY", "SHUTDOWN", "OVERTIME"]
+
+
 @dataclass(frozen=True)
 class CalendarException:
     """A calendar exception: HOLIDAY or SHUTDOWN (no work) or OVERTIME (extra time)."""
 
-    kind: Literal["HOLIDAY", "SHUTDOWN", "OVERTIME"]
+    kind: ExceptionKind
     starts_at: datetime
     ends_at: datetime
 

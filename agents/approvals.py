@@ -16,10 +16,10 @@ from pydantic import BaseModel
 
 from agents.actions import describe_call
 from agents.state import Decision, PendingApproval
-from tools.approval_requests import DecidedStatus, NewApproval, decide_approval, request_approval
-from tools.db import AsyncConn
-from tools.operations import Actor
-from tools.templates import STAFF_ROLES
+from tools.approvals.requests import DecidedStatus, NewApproval, decide_approval, request_approval
+from tools.communications.templates import STAFF_ROLES
+from tools.core.db import AsyncConn
+from tools.core.operations import Actor
 
 PO_APPROVAL_LIMIT_USD = Decimal("5000")
 PO_MANAGER_LIMIT_USD = Decimal("50000")

@@ -12,8 +12,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from tools.migrations import LOCK_POLL_S, MIGRATION_LOCK_KEY
-from tools.settings import get_settings
+from tools.core.migrations import LOCK_POLL_S, MIGRATION_LOCK_KEY
+from tools.core.settings import get_settings
 
 CONNECTION_KWARGS: dict[str, Any] = {
     "autocommit": True,
@@ -26,8 +26,8 @@ async def prepare_checkpointer(url: str) -> None:
     """Create or upgrade the checkpoint tables; one process at a time, like the migrations."""
     conn = await AsyncConnection.connect(url, **CONNECTION_KWARGS)
     try:
-        # Tried, not waited on, like the migrations (see `tools.migrations.migrate`): the set-up
-        # creates indexes concurrently, which wait for every open snapshot.
+        # Tried, not waited on, like the migrations (see `tools.core.migrations.migrate`): the
+        # set-up creates indexes concurrently, which wait for every open snapshot.
         while True:
             cur = await conn.execute("select pg_try_advisory_lock(%s) as ok", (MIGRATION_LOCK_KEY,))
             row = await cur.fetchone()

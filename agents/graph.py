@@ -25,7 +25,7 @@ from agents.specialists import ToolRunner, make_approval, make_specialist
 from agents.state import AGENTS, TitanState
 from agents.supervisor import make_composer, make_supervisor
 from mcp_servers.runtime import open_plant
-from tools.db import AsyncConn
+from tools.core.db import AsyncConn
 
 Graph = CompiledStateGraph[TitanState, Any, TitanState, TitanState]
 

@@ -6,7 +6,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
 from agents.offline import OfflineChatModel
-from tools.settings import Settings, get_settings
+from tools.core.settings import Settings, get_settings
 
 
 def make_model(

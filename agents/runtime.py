@@ -29,10 +29,11 @@ from agents.report import waiting_answer
 from agents.state import Decision, TitanState
 from agents.thread_locks import ThreadLocks
 from mcp_servers.runtime import Plant
-from tools import accounts, db
-from tools.accounts import Role
-from tools.errors import ConflictError, NotFoundError, ValidationError
-from tools.operations import SYSTEM
+from tools.accounts import accounts
+from tools.accounts.accounts import Role
+from tools.core import db
+from tools.core.errors import ConflictError, NotFoundError, ValidationError
+from tools.core.operations import SYSTEM
 
 RUN_LIMIT = 100  # graph steps per run: far above what a bounded request needs
 

@@ -25,7 +25,7 @@ from agents.state import (
     ToolCallRecord,
 )
 from mcp_servers.runtime import Caller
-from tools.db import AsyncConn
+from tools.core.db import AsyncConn
 
 MAX_STEPS = 8
 RESULT_CHARS = LANGUAGE_MODEL_RESULT_CHARS

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager, suppress
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from tools.settings import get_settings
+from tools.core.settings import get_settings
 
 LOCK_SPACE = 6  # second argument of hashtextextended: keeps thread locks apart from others
 

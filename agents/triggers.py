@@ -7,8 +7,8 @@ import asyncio
 import logging
 
 from agents.runtime import Agents, ChatResult
-from tools.errors import TitanError
-from tools.events import Event
+from tools.core.errors import TitanError
+from tools.core.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ async def follow_events(
     One run at a time, in event order; a run that fails is logged and the next event is taken.
     `listening` is set once events are being listened for.
     """
-    from tools import db, events
+    from tools.core import db, events
 
     async with events.subscribe(url) as subscription, db.connection(url) as conn:
         if listening is not None:

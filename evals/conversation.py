@@ -26,9 +26,9 @@ from agents.runtime import Agents, ChatResult
 from evals.taskfile import Edit, Task
 from evals.transcript import ApprovalSeen, Call, CallStatus, StateResult, Tokens, Transcript, Turn
 from evals.workbench import Workbench
-from tools import clock, db
-from tools.errors import ConflictError, ValidationError
-from tools.settings import get_settings
+from tools.core import clock, db
+from tools.core.errors import ConflictError, ValidationError
+from tools.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

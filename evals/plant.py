@@ -28,8 +28,9 @@ from agents.checkpoints import prepare_checkpointer
 from evals.taskfile import Setup
 from simulation.config import GeneratorName, SimConfig
 from simulation.engine import Engine
-from simulation.scenarios import play
-from tools import admin, clock, db, demo_plant
+from simulation.scenarios.run import play
+from tools.core import admin, clock, db
+from tools.demo import plant as demo_plant
 
 log = logging.getLogger(__name__)
 

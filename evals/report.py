@@ -14,7 +14,7 @@ from agents.state import AGENTS
 from evals.metrics import Metrics, by_tag, metrics
 from evals.runner import Outcome
 from evals.taskfile import Task
-from tools.errors import ValidationError
+from tools.core.errors import ValidationError
 
 REPORT_VERSION = 1
 DOMAINS: tuple[str, ...] = AGENTS

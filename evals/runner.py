@@ -26,7 +26,7 @@ from evals.taskfile import DEFAULT_TIMEOUT_S, Task
 from evals.tooling import tool_kinds
 from evals.transcript import Transcript
 from evals.workbench import Workbench
-from tools.settings import configure_logging, get_settings
+from tools.core.settings import configure_logging, get_settings
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from agents.graph import build_graph
 from agents.mcp_tools import Toolbox, open_toolbox
 from agents.runtime import Agents
 from mcp_servers.runtime import Plant
-from tools import db
+from tools.core import db
 
 
 class Workbench:

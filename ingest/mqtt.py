@@ -23,9 +23,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest.pipeline import Pipeline
-from tools import clock
-from tools.machine_contract import Contract, parse
-from tools.mqtt_broker import Broker
+from tools.core import clock
+from tools.machine_data.broker import Broker
+from tools.machine_data.contract import Contract, parse
 
 log = logging.getLogger(__name__)
 

@@ -34,11 +34,11 @@ from asyncua.ua.uaerrors import UaError
 from pydantic import BaseModel, Field, ValidationError
 
 from ingest.pipeline import Pipeline
-from tools import clock
-from tools.dead_letters import DeadLetter
-from tools.machine_contract import encode
-from tools.machine_feed import FeedMessage
-from tools.sensors import Reading
+from tools.core import clock
+from tools.machine_data.contract import encode
+from tools.machine_data.dead_letters import DeadLetter
+from tools.machine_data.feed import FeedMessage
+from tools.machine_data.sensors import Reading
 
 log = logging.getLogger(__name__)
 

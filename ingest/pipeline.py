@@ -1,4 +1,4 @@
-"""The ingest's bounded pipeline: receiver → bounded queue → batcher → `tools.machine_feed`.
+"""The ingest's bounded pipeline: receiver → bounded queue → batcher → `tools.machine_data.feed`.
 
 The receiver (MQTT, OPC UA) parses each message against the contract and `put`s it; `put` waits
 while the queue is full, so a slow database slows the receiver instead of filling memory (over
@@ -24,14 +24,15 @@ from datetime import datetime
 import psycopg
 
 from ingest.stats import IngestStats
-from tools import clock, db, reactors
-from tools.anomalies import detect_anomalies
-from tools.db import AsyncConn
-from tools.dead_letters import DeadLetter
-from tools.errors import TitanError
-from tools.ingest_status import save_status
-from tools.machine_feed import FeedMessage, FeedStored, store_feed
-from tools.operations import Actor
+from tools.core import clock, db
+from tools.core.db import AsyncConn
+from tools.core.errors import TitanError
+from tools.core.operations import Actor
+from tools.machine_data.dead_letters import DeadLetter
+from tools.machine_data.feed import FeedMessage, FeedStored, store_feed
+from tools.machine_data.ingest_status import save_status
+from tools.maintenance.anomalies import detect_anomalies
+from tools.reactors import rules as reactors
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from ingest.mqtt import run_mqtt
 from ingest.opcua import OpcUaMapping, run_opcua
 from ingest.pipeline import Pipeline, PipelineSettings
 from ingest.stats import IngestStats
-from tools.ingest_status import Protocol
-from tools.machine_contract import contract_from
-from tools.mqtt_broker import Broker
-from tools.settings import Settings
+from tools.core.settings import Settings
+from tools.machine_data.broker import Broker
+from tools.machine_data.contract import contract_from
+from tools.machine_data.ingest_status import Protocol
 
 log = logging.getLogger(__name__)
 

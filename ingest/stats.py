@@ -7,9 +7,9 @@ import time
 from collections import Counter, deque
 from datetime import datetime
 
-from tools import clock
-from tools.ingest_status import Connection, IngestStatus, Protocol
-from tools.machine_feed import FeedStored
+from tools.core import clock
+from tools.machine_data.feed import FeedStored
+from tools.machine_data.ingest_status import Connection, IngestStatus, Protocol
 
 RATE_WINDOW_S = 10.0
 

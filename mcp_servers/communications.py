@@ -9,13 +9,14 @@ from mcp.server.fastmcp import Context, FastMCP
 from pydantic import Field
 
 from mcp_servers.runtime import actor_of, domain_tool, plant_of
-from tools import communications, inquiries
-from tools.communications import NewNotification, NotificationQuery, Preview
-from tools.communications import Status as NotificationStatus
-from tools.inquiries import Inquiry, InquiryChannel, Kind, NewInquiry
-from tools.inquiries import Status as InquiryStatus
-from tools.templates import Severity
-from tools.templates.audiences import Channel
+from tools.communications import inquiries
+from tools.communications import notifications as communications
+from tools.communications.inquiries import Inquiry, InquiryChannel, Kind, NewInquiry
+from tools.communications.inquiries import Status as InquiryStatus
+from tools.communications.notifications import NewNotification, NotificationQuery, Preview
+from tools.communications.notifications import Status as NotificationStatus
+from tools.communications.templates import Severity
+from tools.communications.templates.audiences import Channel
 
 EntityType = Annotated[
     str,

@@ -9,8 +9,10 @@ from mcp.server.fastmcp import Context, FastMCP
 from pydantic import Field
 
 from mcp_servers.runtime import domain_tool, plant_of
-from tools import catalog, compliance, compliance_reports, governance, traceability
-from tools.compliance_reports import ReportKind
+from tools.governance import audit as governance
+from tools.governance import catalog, compliance, traceability
+from tools.governance import reports as compliance_reports
+from tools.governance.reports import ReportKind
 
 OrderId = Annotated[str, Field(pattern=r"^ORD-\d+$", description="An order ID, e.g. ORD-10001.")]
 Since = Annotated[datetime, Field(description="Start of the period (ISO 8601 with timezone).")]

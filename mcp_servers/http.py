@@ -21,8 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_servers.runtime import PRINCIPAL_SCOPE_KEY, WRITE_ROLE, Plant
 from mcp_servers.servers import TitanServer, build_server
-from tools import accounts
-from tools.errors import AuthenticationError
+from tools.accounts import accounts
+from tools.core.errors import AuthenticationError
 
 MAX_BODY_BYTES = 1_048_576
 

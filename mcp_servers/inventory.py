@@ -24,11 +24,15 @@ from mcp_servers.orders import (
     Sku,
 )
 from mcp_servers.runtime import actor_of, domain_tool, plant_of
-from tools import inventory, purchasing, reorder_planning, reservations, stock_planning
-from tools.fault_classification import FaultType
-from tools.inventory import AdjustmentKind
-from tools.purchasing import PoStatus, PurchaseOrder
-from tools.stock_ledger import StockLevel
+from tools.inventory import planning as stock_planning
+from tools.inventory import reorder as reorder_planning
+from tools.inventory import reservations
+from tools.inventory import stock as inventory
+from tools.inventory.ledger import StockLevel
+from tools.inventory.stock import AdjustmentKind
+from tools.maintenance.faults import FaultType
+from tools.purchasing import purchase_orders as purchasing
+from tools.purchasing.purchase_orders import PoStatus, PurchaseOrder
 
 PoId = Annotated[str, Field(pattern=r"^PO-\d+$", description="A purchase order ID, e.g. PO-5001.")]
 SupplierId = Annotated[

@@ -14,9 +14,11 @@ from pydantic import Field
 
 from mcp_servers.orders import FacilityId, IdempotencyKey, Limit, Offset, OrderId, Reason, Region
 from mcp_servers.runtime import actor_of, domain_tool, plant_of
-from tools import logistics, shipment_tracking, shipping_rates
-from tools.logistics import Shipment, ShipmentStatus
-from tools.shipping_rates import ServiceLevel
+from tools.logistics import rates as shipping_rates
+from tools.logistics import shipments as logistics
+from tools.logistics import tracking as shipment_tracking
+from tools.logistics.rates import ServiceLevel
+from tools.logistics.shipments import Shipment, ShipmentStatus
 
 ShipmentId = Annotated[
     str, Field(pattern=r"^SHP-\d+$", description="A shipment ID, e.g. SHP-7001.")

@@ -10,20 +10,14 @@ from mcp.server.fastmcp import Context, FastMCP
 from pydantic import Field
 
 from mcp_servers.runtime import actor_of, domain_tool, plant_of
-from tools import (
-    anomalies,
-    fault_classification,
-    health,
-    prediction,
-    production,
-    work_order_lifecycle,
-    work_orders,
-)
-from tools import sensor_thresholds as thresholds
-from tools.fault_classification import FaultType
-from tools.health import MachineStatus
-from tools.sensors import Sensor
-from tools.work_orders import WorkOrderStatus
+from tools.machine_data import production, thresholds
+from tools.machine_data.sensors import Sensor
+from tools.maintenance import anomalies, health, prediction, work_orders
+from tools.maintenance import faults as fault_classification
+from tools.maintenance import lifecycle as work_order_lifecycle
+from tools.maintenance.faults import FaultType
+from tools.maintenance.health import MachineStatus
+from tools.maintenance.work_orders import WorkOrderStatus
 
 MachineId = Annotated[
     str,

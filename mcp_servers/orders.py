@@ -15,9 +15,10 @@ from mcp.server.fastmcp import Context, FastMCP
 from pydantic import BaseModel, Field
 
 from mcp_servers.runtime import actor_of, domain_tool, plant_of
-from tools import order_progress, orders
-from tools.order_contracts import ContractReview, LineRequest, OrderDraft
-from tools.order_lifecycle import Order, OrderStatus
+from tools.orders import orders
+from tools.orders import progress as order_progress
+from tools.orders.contracts import ContractReview, LineRequest, OrderDraft
+from tools.orders.lifecycle import Order, OrderStatus
 
 OrderId = Annotated[str, Field(pattern=r"^ORD-\d+$", description="An order ID, e.g. ORD-10001.")]
 Sku = Annotated[

@@ -24,9 +24,12 @@ from mcp.server.fastmcp.exceptions import ResourceError
 from pydantic import Field
 
 from mcp_servers.runtime import plant_of
-from tools import approvals_read, clock, directory, health, inventory
-from tools.db import AsyncConn
-from tools.errors import NotFoundError, TitanError
+from tools.approvals import queue as approvals_read
+from tools.core import clock, directory
+from tools.core.db import AsyncConn
+from tools.core.errors import NotFoundError, TitanError
+from tools.inventory import stock as inventory
+from tools.maintenance import health
 
 log = logging.getLogger(__name__)
 

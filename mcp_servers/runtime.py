@@ -25,10 +25,10 @@ from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from mcp_servers import schema_cache, tool_cache
-from tools import admin, db
-from tools.accounts import Principal, Role, require_role
-from tools.errors import TitanError
-from tools.operations import Actor
+from tools.accounts.accounts import Principal, Role, require_role
+from tools.core import admin, db
+from tools.core.errors import TitanError
+from tools.core.operations import Actor
 
 log = logging.getLogger(__name__)
 

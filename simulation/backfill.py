@@ -2,7 +2,7 @@
 
 `backfill(url, days)` writes, for the span of `days` ending at the earliest reading already
 stored (or now), every machine's sensor readings at one a minute from the same physics as the
-live engine (`simulation.signals`), its machines working their shifts (each shift busy with
+live engine (`simulation.world.signals`), its machines working their shifts (each shift busy with
 probability 0.8, idle in breaks), one motor burnout and one drifting sensor on given days (with
 their ground truth, and a completed repair for the burnout), the shift counters, and completed
 customer orders with their delivered shipments (`simulation.history`).
@@ -27,15 +27,15 @@ import numpy as np
 from pydantic import BaseModel, JsonValue, computed_field
 
 from simulation.context import rows, stable_code
-from simulation.faults import GroundTruth, epoch_minutes, start_fault
 from simulation.history import busy, write_business_history
-from simulation.machines import MachineRow, machines, profiles
-from simulation.shifts import ShiftSpan, shift_spans
-from simulation.signals import Fault, Profile, draw_job, signals, swing, temperature_target
-from tools import clock, events
-from tools.db import AsyncConn, connection
-from tools.errors import ValidationError
-from tools.sensors import SENSOR_UNITS, SENSORS
+from simulation.world.faults import GroundTruth, epoch_minutes, start_fault
+from simulation.world.machines import MachineRow, machines, profiles
+from simulation.world.shifts import ShiftSpan, shift_spans
+from simulation.world.signals import Fault, Profile, draw_job, signals, swing, temperature_target
+from tools.core import clock, events
+from tools.core.db import AsyncConn, connection
+from tools.core.errors import ValidationError
+from tools.machine_data.sensors import SENSOR_UNITS, SENSORS
 
 PG_EPOCH_S = 946_684_800  # 2000-01-01 UTC, where PostgreSQL's binary timestamps count from
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)

@@ -10,7 +10,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
-from tools.errors import ValidationError
+from tools.core.errors import ValidationError
 
 GeneratorName = Literal[
     "sensors",

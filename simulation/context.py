@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from simulation.config import GeneratorName, SimConfig
-from tools.db import AsyncConn
-from tools.operations import Actor
+from tools.core.db import AsyncConn
+from tools.core.operations import Actor
 
 SIM = Actor(type="simulator", id="sim")
 

@@ -1,7 +1,7 @@
 """The simulation engine: an asyncio loop on the simulated clock that plays the outside world.
 
 Each *tick* covers `tick_s` of plant time: the engine carries out queued commands and due
-scenario steps, runs every switched-on generator in order (`simulation.generators`), the
+scenario steps, runs every switched-on generator in order (`simulation.world.generators`), the
 reactors last, and saves its state. `run()` ticks in step with the clock (a `SimulatedClock`
 at `speed`; a real second is a plant minute at 60), pausable; `step(minutes)` advances the
 clock by hand and ticks as fast as it can, which is how tests and fast-forwarded scenarios
@@ -38,16 +38,16 @@ from pydantic import JsonValue
 from simulation import lock, state
 from simulation.config import SimConfig, generator_name
 from simulation.context import Context, Generator, World
-from simulation.generators import make_generators
-from simulation.sensors import SensorGenerator
-from tools import clock as clocks
-from tools import demo_plant
-from tools.db import AsyncConn
-from tools.errors import ConflictError, TitanError, ValidationError
+from simulation.world.generators import make_generators
+from simulation.world.sensors import SensorGenerator
+from tools.core import clock as clocks
+from tools.core.db import AsyncConn
+from tools.core.errors import ConflictError, TitanError, ValidationError
+from tools.demo import plant as demo_plant
 
 if TYPE_CHECKING:
     from simulation.publish import MqttPublisher
-    from simulation.scenarios import ScenarioRun
+    from simulation.scenarios.run import ScenarioRun
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class Engine:
 
     async def start_scenario(self, name: str) -> ScenarioRun:
         """Stage a scenario from now on; its steps run as plant time reaches them."""
-        from simulation.scenarios import stage
+        from simulation.scenarios.run import stage
 
         return await stage(self, name)
 

@@ -4,8 +4,8 @@ delivered shipments, written in bulk.
 Counters: every busy shift of every machine (the same draw as its readings), with runtime 78-95 %
 of the planned minutes, parts at the ideal cycle time and the machine's efficiency less 2-15 %,
 and up to one defect in thirty. Orders arrive as a Poisson process (`orders_per_day`), drawn
-like the live generator's (`simulation.orders.draw_order`), are made at a facility stocking all
-their goods, and go CREATED → … → COMPLETED with typical gaps (shorter for a rush); only orders
+like the live generator's (`simulation.world.orders.draw_order`), are made at a facility stocking
+all their goods, and go CREATED → … → COMPLETED with typical gaps (shorter for a rush); only orders
 completed before the end of the span are written, with their status history, one delivered
 shipment with its tracking scans, and the stock ledger's PRODUCTION and SHIPMENT movements
 (which cancel out, so the ledger keeps summing to on-hand).
@@ -19,15 +19,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from simulation.carriers import hub
 from simulation.context import poisson, rows
-from simulation.machines import MachineRow
-from simulation.orders import buyers, draw_order
-from simulation.production import CYCLE_MINUTES
-from simulation.shifts import ShiftSpan
-from tools.db import AsyncConn
-from tools.demo_catalogue import CARRIERS, CUSTOMERS
-from tools.logistics import tracking_number
+from simulation.world.carriers import hub
+from simulation.world.machines import MachineRow
+from simulation.world.orders import buyers, draw_order
+from simulation.world.production import CYCLE_MINUTES
+from simulation.world.shifts import ShiftSpan
+from tools.core.db import AsyncConn
+from tools.demo.catalogue import CARRIERS, CUSTOMERS
+from tools.logistics.shipments import tracking_number
 
 UTILISATION = 0.8
 CENT = Decimal("0.01")

@@ -12,7 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from simulation.context import rows
-from tools.db import AsyncConn
+from tools.core.db import AsyncConn
 
 # Arbitrary but fixed: the key every Titan simulation engine agrees on.
 LOCK_KEY = 0x7171_0007

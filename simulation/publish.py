@@ -2,8 +2,8 @@
 
 Instead of writing readings to the database, the sensor generator hands each tick's readings
 to a `MqttPublisher`: one message per machine and instant on `PREFIX/sensors/FACILITY/MACHINE`,
-in the payload contract (`tools.machine_contract`), QoS 1. An ingest (`titan ingest mqtt`, or the
-service with TITAN_INGEST_MQTT_URL) stores them, and the chain machine → broker → ingest →
+in the payload contract (`tools.machine_data.contract`), QoS 1. An ingest (`titan ingest mqtt`, or
+the service with TITAN_INGEST_MQTT_URL) stores them, and the chain machine → broker → ingest →
 database → anomaly runs as in a real plant. A broker that is away loses that tick's readings
 (a machine's own buffer is not simulated); the publisher reconnects at the next tick.
 """
@@ -19,9 +19,9 @@ from datetime import datetime
 
 import aiomqtt
 
-from tools.machine_contract import Contract, encode
-from tools.mqtt_broker import Broker
-from tools.sensors import Reading
+from tools.machine_data.broker import Broker
+from tools.machine_data.contract import Contract, encode
+from tools.machine_data.sensors import Reading
 
 log = logging.getLogger(__name__)
 

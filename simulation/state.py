@@ -18,10 +18,10 @@ from pydantic import BaseModel, JsonValue
 
 from simulation.config import RATE_MEANINGS, GeneratorSettings, SimConfig
 from simulation.context import rows
-from simulation.faults import GroundTruth, ground_truth
 from simulation.lock import HELD_WHERE, LOCK_KEY, LockHolder, holder
-from tools import clock
-from tools.db import AsyncConn
+from simulation.world.faults import GroundTruth, ground_truth
+from tools.core import clock
+from tools.core.db import AsyncConn
 
 Command = Literal["scenario", "reset", "pause", "resume", "speed", "enable", "disable", "rate"]
 

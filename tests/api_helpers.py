@@ -15,9 +15,10 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from api.app import create_app
-from tools import accounts, db
-from tools.operations import SYSTEM
+from api.http.app import create_app
+from tools.accounts import accounts
+from tools.core import db
+from tools.core.operations import SYSTEM
 
 STARTUP_S = 60
 

@@ -19,8 +19,8 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from mcp_servers.runtime import Plant
-from tools import admin, clock, db, embedded
-from tools.settings import get_settings
+from tools.core import admin, clock, db, embedded
+from tools.core.settings import get_settings
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +84,7 @@ async def conn(db_url: str) -> AsyncIterator[db.AsyncConn]:
 @pytest.fixture
 async def plant(conn: db.AsyncConn, fixed_clock: clock.FixedClock) -> db.AsyncConn:
     """The demo plant of seed 42, loaded at the fixed clock (2026-03-02 06:00 UTC)."""
-    from tools import demo_plant
+    from tools.demo import plant as demo_plant
 
     async with conn.transaction():
         await demo_plant.seed(conn, seed=42)

@@ -20,7 +20,7 @@ import anyio
 
 from ingest.pipeline import PipelineSettings
 from ingest.stats import IngestStats
-from tools.settings import Settings
+from tools.core.settings import Settings
 
 MACHINE_BROKER = "mqtt://127.0.0.1:1883"
 FAST = PipelineSettings(queue_max=20_000, batch_max=2_000, interval_s=0.05, detect_every_s=0)

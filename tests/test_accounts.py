@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tools import accounts, db
-from tools.errors import (
+from tools.accounts import accounts
+from tools.core import db
+from tools.core.errors import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
-from tools.operations import SYSTEM
+from tools.core.operations import SYSTEM
 
 
 @pytest.mark.anyio

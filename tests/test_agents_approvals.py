@@ -11,11 +11,11 @@ import pytest
 
 from agents.runtime import ChatResult, open_agents
 from agents.triggers import run_for_event
-from tools import db, events
-from tools.clock import FixedClock
-from tools.inquiries import NewInquiry, create_inquiry
-from tools.operations import Actor
-from tools.sensors import Reading, record_readings
+from tools.communications.inquiries import NewInquiry, create_inquiry
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.operations import Actor
+from tools.machine_data.sensors import Reading, record_readings
 
 SIM = Actor(type="simulator", id="sensors")
 CUSTOMER = Actor(type="user", id="portal")

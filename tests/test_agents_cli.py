@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from tools import db
+from tools.core import db
 
-TITAN = [sys.executable, "-m", "api.cli", "chat"]
+TITAN = [sys.executable, "-m", "api.cli.main", "chat"]
 
 
 def chat(*args: str, url: str) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from agents.models import LANGUAGE_MODEL_RESULT_CHARS
 from agents.runtime import open_agents
-from tools import db
+from tools.core import db
 
 LIMIT_S = 60
 Script = Callable[[str, Sequence[BaseMessage], int], AIMessage]

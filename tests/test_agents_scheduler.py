@@ -6,8 +6,8 @@ import anyio
 import pytest
 
 from agents.runtime import open_agents
-from tools import db
-from tools.clock import FixedClock
+from tools.core import db
+from tools.core.clock import FixedClock
 
 
 @pytest.mark.anyio

@@ -9,9 +9,9 @@ import pytest
 
 from agents.runtime import open_agents
 from agents.triggers import follow_events
-from tools import db
-from tools.inquiries import NewInquiry, create_inquiry
-from tools.operations import Actor
+from tools.communications.inquiries import NewInquiry, create_inquiry
+from tools.core import db
+from tools.core.operations import Actor
 
 CUSTOMER = Actor(type="user", id="portal")
 
@@ -56,7 +56,7 @@ async def test_the_reply_proposed_to_an_inquiry_thanks_the_customer_and_never_ec
     plant: db.AsyncConn, db_url: str
 ) -> None:
     from agents.triggers import run_for_event
-    from tools import events
+    from tools.core import events
 
     inquiry = await create_inquiry(
         plant, CUSTOMER,

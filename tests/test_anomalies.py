@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tools import db, events
-from tools.anomalies import detect_anomalies, list_anomalies, set_anomaly_status
-from tools.clock import FixedClock
-from tools.errors import InvalidTransitionError, NotFoundError
-from tools.fault_classification import classify_fault
-from tools.operations import Actor
-from tools.sensors import Reading, record_readings
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.errors import InvalidTransitionError, NotFoundError
+from tools.core.operations import Actor
+from tools.machine_data.sensors import Reading, record_readings
+from tools.maintenance.anomalies import detect_anomalies, list_anomalies, set_anomaly_status
+from tools.maintenance.faults import classify_fault
 
 SIM = Actor(type="simulator", id="sensors")
 DETECTOR = Actor(type="system", id="anomaly-detector")

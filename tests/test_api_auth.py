@@ -13,7 +13,8 @@ import pytest
 from api_helpers import bearer, client_for, key, running_app
 from fastapi import FastAPI
 
-from tools import accounts, db
+from tools.accounts import accounts
+from tools.core import db
 
 LIMIT_S = 60
 

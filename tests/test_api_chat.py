@@ -10,7 +10,7 @@ import pytest
 from api_helpers import bearer, client_for, key, read_sse, running_app, served
 from fastapi import FastAPI
 
-from tools import db
+from tools.core import db
 
 LIMIT_S = 90
 STOCK_QUESTION = "How much SKU-TB-1001 do we have in stock?"

@@ -13,10 +13,10 @@ import pytest
 from api_helpers import bearer, free_port, key, read_sse, served
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tools import db, events
-from tools.clock import FixedClock
-from tools.operations import Actor
-from tools.sensors import Reading, record_readings
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.operations import Actor
+from tools.machine_data.sensors import Reading, record_readings
 
 LIMIT_S = 60
 SIM = Actor(type="simulator", id="sensors")

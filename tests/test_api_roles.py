@@ -6,7 +6,7 @@ import anyio
 import pytest
 from api_helpers import bearer, client_for, key, running_app
 
-from tools import db
+from tools.core import db
 
 
 async def a_validated_order(conn: db.AsyncConn) -> str:

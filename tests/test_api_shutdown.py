@@ -12,7 +12,7 @@ import anyio
 import httpx
 import pytest
 
-from tools import db
+from tools.core import db
 
 
 def _free_port() -> int:
@@ -31,7 +31,7 @@ async def test_the_service_stops_cleanly_and_leaves_the_engine_stopped(
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "api.cli.main", "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -11,7 +11,7 @@ import pytest
 from api_helpers import bearer, client_for, key, running_app
 from fastapi import FastAPI
 
-from tools import db
+from tools.core import db
 
 LIMIT_S = 90
 

@@ -9,10 +9,10 @@ import pytest
 
 from simulation.backfill import BackfillProgress, backfill
 from simulation.context import rows
-from simulation.faults import ground_truth
-from tools import db
-from tools.clock import FixedClock
-from tools.inventory import ledger_mismatches
+from simulation.world.faults import ground_truth
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.inventory.stock import ledger_mismatches
 
 TUESDAY = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
 TWO = ["MUC-CNC-002", "PHX-CNC-012"]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from api.bench_harness import summarise
+from api.benchmarks.harness import summarise
 
 
 def test_figures_are_computed_from_the_latencies() -> None:
@@ -31,7 +31,7 @@ def test_the_quick_domain_benchmark_prints_one_json_object_per_measurement(db_ur
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "bench", "domain", "--quick", "--json"],
+        [sys.executable, "-m", "api.cli.main", "bench", "domain", "--quick", "--json"],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip
 
@@ -52,7 +52,7 @@ def test_the_quick_mcp_benchmark_measures_every_transport(db_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "bench", "mcp", "--quick", "--json"],
+        [sys.executable, "-m", "api.cli.main", "bench", "mcp", "--quick", "--json"],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip
 
@@ -72,7 +72,7 @@ def test_the_api_benchmark_loads_the_service_from_a_process_of_its_own(db_url: s
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "bench", "api", "--clients", "2", "--requests", "6",
+        [sys.executable, "-m", "api.cli.main", "bench", "api", "--clients", "2", "--requests", "6",
          "--no-sim", "--json"],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip
@@ -89,7 +89,7 @@ def test_the_chat_benchmark_times_requests_one_specialist_answers(db_url: str) -
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "bench", "chat", "--repeat", "1", "--json"],
+        [sys.executable, "-m", "api.cli.main", "bench", "chat", "--repeat", "1", "--json"],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip
 

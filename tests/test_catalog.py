@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tools import catalog, db
-from tools.errors import NotFoundError, ValidationError
+from tools.core import db
+from tools.core.errors import NotFoundError, ValidationError
+from tools.governance import catalog
 
 # The tables of the plant model, the operations frame and governance: each must say what it holds.
 FOUNDATION_TABLES = """

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tools import db
+from tools.core import db
 
 
 class Terminal:
@@ -55,7 +55,7 @@ async def test_an_interactive_session_asks_for_the_approval_and_carries_out_the_
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env |= {"DATABASE_URL": db_url, "COLUMNS": "200", "TERM": "dumb"}
-    terminal = Terminal([sys.executable, "-m", "api.cli", "chat"], env)
+    terminal = Terminal([sys.executable, "-m", "api.cli.main", "chat"], env)
     try:
         terminal.wait_for(r"you")
         terminal.type("Cancel order ORD-10020, the customer withdrew it")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-TITAN = [sys.executable, "-m", "api.cli"]
+TITAN = [sys.executable, "-m", "api.cli.main"]
 
 
 def titan(
@@ -124,7 +124,7 @@ def test_the_command_line_loads_the_agents_and_solver_only_for_commands_that_use
     """Every `titan` command starts in about half a second: loading the agents, OR-Tools, the
     engine and the machine-data clients up front took three."""
     probe = (
-        "import sys, api.cli; "
+        "import sys, api.cli.main; "
         "print(sorted(m for m in ('langgraph', 'langchain_openai', 'ortools', 'asyncua', "
         "'aiomqtt', 'simulation.engine', 'evals.runner') if m in sys.modules))"
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tools import clock
+from tools.core import clock
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tools import communications as comms
-from tools import db, events, templates, traceability
-from tools.clock import FixedClock
-from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
-from tools.operations import Actor
+from tools.communications import notifications as comms
+from tools.communications import templates
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.operations import Actor
+from tools.governance import traceability
 
 REACTOR = Actor(type="reactor", id="notifier")
 PLANNER = Actor(type="user", id="planner", thread_id="thread-7")

@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tools import compliance, db
-from tools.clock import FixedClock
-from tools.compliance_reports import ComplianceReport, compliance_report
-from tools.errors import NotFoundError, ValidationError
-from tools.operations import Actor, atomic, record
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.operations import Actor, atomic, record
+from tools.governance import compliance
+from tools.governance.reports import ComplianceReport, compliance_report
 
 SYSTEM = Actor(type="system", id="titan")
 

@@ -12,11 +12,11 @@ import pytest
 from api_helpers import bearer, client_for, key, running_app
 from fastapi import FastAPI
 
-from tools import db, events
-from tools.clock import FixedClock
-from tools.operations import Actor
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.operations import Actor
+from tools.machine_data.sensors import Reading, record_readings
 from tools.scheduling.schedules import ScheduleRequest, apply_schedule, propose_schedule
-from tools.sensors import Reading, record_readings
 
 LIMIT_S = 90
 SIM = Actor(type="simulator", id="sensors")

@@ -13,8 +13,8 @@ from api_helpers import key, served
 from console_helpers import CHROMIUM, LAPTOP, TV, artifacts, chromium, status_when
 from playwright.async_api import Browser, Page, expect
 
-from tools import db
-from tools.operations import Actor
+from tools.core import db
+from tools.core.operations import Actor
 from tools.scheduling.schedules import ScheduleRequest, propose_schedule
 
 pytestmark = pytest.mark.skipif(

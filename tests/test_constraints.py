@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from tools import db
-from tools.errors import (
+from tools.core import db
+from tools.core.errors import (
     ConflictError,
     NotFoundError,
     TitanError,

@@ -7,9 +7,9 @@ import logging
 import psycopg
 import pytest
 
-from tools import db
-from tools.errors import DatabaseError
-from tools.settings import Settings
+from tools.core import db
+from tools.core.errors import DatabaseError
+from tools.core.settings import Settings
 
 
 def test_database_url_wins_over_the_embedded_server(tmp_path: object) -> None:
@@ -42,7 +42,10 @@ async def test_a_refused_connection_is_retried_then_reported_without_the_passwor
     settings = Settings(db_connect_timeout_s=1.0)
     url = "postgresql://postgres:hunter2@127.0.0.1:1/titan"
 
-    with caplog.at_level(logging.WARNING, logger="tools.db"), pytest.raises(DatabaseError) as err:
+    with (
+        caplog.at_level(logging.WARNING, logger="tools.core.db"),
+        pytest.raises(DatabaseError) as err,
+    ):
         await db.connect(url, settings=settings)
 
     assert "cannot connect to postgresql://postgres:***@127.0.0.1:1/titan after 1 s" in str(

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from tools import admin, db, demo_plant
-from tools.clock import FixedClock
-from tools.errors import ConflictError
+from tools.core import admin, db
+from tools.core.clock import FixedClock
+from tools.core.errors import ConflictError
+from tools.demo import plant as demo_plant
 
 Dump = dict[str, list[dict[str, Any]]]
 

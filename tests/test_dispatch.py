@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tools import db
-from tools.clock import FixedClock
-from tools.errors import NotFoundError, ValidationError
-from tools.operations import Actor
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.operations import Actor
 from tools.scheduling.dispatch import (
     RULES,
     Candidate,

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tools import embedded
+from tools.core import embedded
 
 pytestmark = pytest.mark.embedded
 
@@ -18,7 +18,7 @@ SECOND_PROCESS = """
 import json, sys
 from pathlib import Path
 import psycopg
-from tools import embedded
+from tools.core import embedded
 server = embedded.start(Path(sys.argv[1]))
 with psycopg.connect(server.url) as conn:
     pid = conn.execute("select pg_postmaster_start_time()::text").fetchone()[0]

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.engine_host import follow
+from api.hosting.engine_host import follow
 from simulation import lock, state
 from simulation.config import SimConfig
-from tools import clock, db
+from tools.core import clock, db
 
 pytestmark = pytest.mark.anyio
 SAVED = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

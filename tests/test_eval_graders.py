@@ -10,7 +10,7 @@ import pytest
 from evals.graders import grade
 from evals.taskfile import Task, parse_line
 from evals.transcript import ApprovalSeen, Call, StateResult, Transcript, Turn
-from tools.errors import ValidationError
+from tools.core.errors import ValidationError
 
 
 def task(**expect: Any) -> Task:

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from evals.runner import run_suite
 from evals.taskfile import Task
-from tools.settings import get_settings
+from tools.core.settings import get_settings
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ import pytest
 from agents.state import AGENTS
 from evals.taskfile import Task, load_tasks
 from evals.tooling import tool_kinds
-from tools import db
+from tools.core import db
 
 TASKS = Path(__file__).resolve().parents[1] / "evals" / "tasks"
 SCENARIOS = {"phoenix-incident", "boeing-expedite", "supply-crisis", "faa-audit", "machine-down"}

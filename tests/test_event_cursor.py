@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tools import db, events
-from tools.event_cursor import EventCursor
+from tools.core import db, events
+from tools.core.event_cursor import EventCursor
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from tools import db, events
-from tools.clock import FixedClock
+from tools.core import db, events
+from tools.core.clock import FixedClock
 
 
 async def _next_notice(subscription: events.Subscription, *, within: float) -> events.EventNotice:

@@ -15,18 +15,18 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tools import db
-from tools.clock import FixedClock
-from tools.errors import ConflictError, InsufficientStockError, InvalidTransitionError
-from tools.inventory import ledger_mismatches
-from tools.logistics import create_shipments
-from tools.operations import Actor
-from tools.order_contracts import LineRequest, OrderDraft
-from tools.order_progress import mark_ready, start_production
-from tools.orders import create_order, validate_order
-from tools.purchasing import create_purchase_order, receive_purchase_order
-from tools.reservations import reserve_stock
-from tools.shipment_tracking import pick_up, print_label
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import ConflictError, InsufficientStockError, InvalidTransitionError
+from tools.core.operations import Actor
+from tools.inventory.reservations import reserve_stock
+from tools.inventory.stock import ledger_mismatches
+from tools.logistics.shipments import create_shipments
+from tools.logistics.tracking import pick_up, print_label
+from tools.orders.contracts import LineRequest, OrderDraft
+from tools.orders.orders import create_order, validate_order
+from tools.orders.progress import mark_ready, start_production
+from tools.purchasing.purchase_orders import create_purchase_order, receive_purchase_order
 
 SKU = "SKU-BRG-6205"  # stocked at PHX, MUC and DET; bought by BMW; sold by two suppliers
 ROBOT = Actor(type="agent", id="fulfilment")

@@ -15,15 +15,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tools import db, demo_plant
-from tools.clock import FixedClock
-from tools.errors import InvalidTransitionError, TitanError
-from tools.inventory import adjust_stock
-from tools.logistics import SHIPMENT_STATUSES, ShipmentStatus, create_shipments
-from tools.operations import Actor
-from tools.order_contracts import LineRequest, OrderDraft
-from tools.order_lifecycle import OPEN_STATUSES, ORDER_STATUSES, OrderStatus
-from tools.order_progress import (
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import InvalidTransitionError, TitanError
+from tools.core.operations import Actor
+from tools.demo import plant as demo_plant
+from tools.inventory.reservations import release_stock, reserve_stock
+from tools.inventory.stock import adjust_stock
+from tools.logistics.shipments import SHIPMENT_STATUSES, ShipmentStatus, create_shipments
+from tools.logistics.tracking import SHIPMENT_TRANSITIONS, advance_shipment, pick_up, print_label
+from tools.orders.contracts import LineRequest, OrderDraft
+from tools.orders.lifecycle import OPEN_STATUSES, ORDER_STATUSES, OrderStatus
+from tools.orders.orders import create_order, validate_order
+from tools.orders.progress import (
     cancel_order,
     complete_order,
     hold_order,
@@ -31,9 +35,6 @@ from tools.order_progress import (
     release_order,
     start_production,
 )
-from tools.orders import create_order, validate_order
-from tools.reservations import release_stock, reserve_stock
-from tools.shipment_tracking import SHIPMENT_TRANSITIONS, advance_shipment, pick_up, print_label
 
 ROBOT = Actor(type="simulator", id="property")
 SKU = "SKU-MH-4001"

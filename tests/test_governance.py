@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 import pydantic
 import pytest
 
-from tools import db, governance, traceability
-from tools.clock import FixedClock
-from tools.errors import NotFoundError, ValidationError
-from tools.operations import Actor, atomic, record
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.operations import Actor, atomic, record
+from tools.governance import audit as governance
+from tools.governance import traceability
 
 PLANNER = Actor(type="user", id="planner", thread_id="thread-1")
 AGENT = Actor(type="agent", id="scheduler", thread_id="thread-2", approval_id="APR-1")

@@ -10,10 +10,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tools import db, demo_plant, events
-from tools.clock import FixedClock
-from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
-from tools.health import (
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.operations import Actor
+from tools.demo import plant as demo_plant
+from tools.machine_data.sensors import Reading, record_readings
+from tools.machine_data.status import (
+    MACHINE_TRANSITIONS,
+    mark_stale_machines_down,
+    set_machine_status,
+)
+from tools.maintenance.health import (
     MetricHealth,
     MetricStats,
     equipment_health,
@@ -23,9 +31,6 @@ from tools.health import (
     machine_health,
     metric_score,
 )
-from tools.machine_status import MACHINE_TRANSITIONS, mark_stale_machines_down, set_machine_status
-from tools.operations import Actor
-from tools.sensors import Reading, record_readings
 
 SIM = Actor(type="simulator", id="sensors")
 WATCHDOG = Actor(type="system", id="watchdog")

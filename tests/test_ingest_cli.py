@@ -9,7 +9,7 @@ import pytest
 from ingest_helpers import mosquitto
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 
 runner = CliRunner()
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tools.dead_letters import DeadLetter
-from tools.machine_contract import Contract, FieldNames, parse
-from tools.machine_feed import FeedMessage
+from tools.machine_data.contract import Contract, FieldNames, parse
+from tools.machine_data.dead_letters import DeadLetter
+from tools.machine_data.feed import FeedMessage
 
 AT = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 

@@ -24,10 +24,10 @@ from ingest_helpers import (
 )
 
 from ingest.runner import mqtt_ingest
-from tools import clock
-from tools.db import AsyncConn
-from tools.dead_letters import dead_letter_counts, list_dead_letters
-from tools.machine_contract import Contract
+from tools.core import clock
+from tools.core.db import AsyncConn
+from tools.machine_data.contract import Contract
+from tools.machine_data.dead_letters import dead_letter_counts, list_dead_letters
 
 pytestmark = [
     pytest.mark.anyio,

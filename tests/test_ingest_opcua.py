@@ -12,9 +12,9 @@ from asyncua.server.server import Server
 from ingest_helpers import FAST, free_port, unique_settings, until_connected, until_done
 
 from ingest.runner import opcua_ingest
-from tools import clock
-from tools.db import AsyncConn
-from tools.dead_letters import list_dead_letters
+from tools.core import clock
+from tools.core.db import AsyncConn
+from tools.machine_data.dead_letters import list_dead_letters
 
 pytestmark = pytest.mark.anyio
 

@@ -11,9 +11,9 @@ from ingest_helpers import until_done
 
 from ingest.pipeline import Pipeline, PipelineSettings
 from ingest.stats import IngestStats
-from tools import clock
-from tools.db import AsyncConn
-from tools.machine_contract import Contract, encode, parse
+from tools.core import clock
+from tools.core.db import AsyncConn
+from tools.machine_data.contract import Contract, encode, parse
 
 pytestmark = pytest.mark.anyio
 

@@ -9,9 +9,9 @@ import pytest
 from api_helpers import bearer, client_for, key, running_app
 from ingest_helpers import body, mosquitto, publish
 
-from tools.db import AsyncConn
-from tools.machine_contract import Contract
-from tools.settings import get_settings
+from tools.core.db import AsyncConn
+from tools.core.settings import get_settings
+from tools.machine_data.contract import Contract
 
 pytestmark = [
     pytest.mark.anyio,

@@ -12,9 +12,9 @@ from ingest.runner import mqtt_ingest
 from simulation.config import SimConfig
 from simulation.engine import Engine
 from simulation.publish import MqttPublisher
-from tools.clock import FixedClock
-from tools.db import AsyncConn
-from tools.machine_contract import contract_from
+from tools.core.clock import FixedClock
+from tools.core.db import AsyncConn
+from tools.machine_data.contract import contract_from
 
 pytestmark = [
     pytest.mark.anyio,

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tools import db, events
-from tools import inquiries as inq
-from tools.clock import FixedClock
-from tools.errors import InvalidTransitionError, NotFoundError, TitanError, ValidationError
-from tools.operations import Actor
+from tools.communications import inquiries as inq
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.errors import InvalidTransitionError, NotFoundError, TitanError, ValidationError
+from tools.core.operations import Actor
 
 AGENT = Actor(type="agent", id="communications", thread_id="thread-3")
 

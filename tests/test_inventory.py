@@ -10,15 +10,24 @@ from typing import Any
 
 import pytest
 
-from tools import db
-from tools.clock import FixedClock
-from tools.errors import (
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import (
     InsufficientStockError,
     InvalidTransitionError,
     NotFoundError,
     ValidationError,
 )
-from tools.inventory import (
+from tools.core.operations import Actor
+from tools.inventory.planning import alternatives, search_products, spare_parts_for
+from tools.inventory.reorder import reorder_plan
+from tools.inventory.reservations import (
+    commit_stock,
+    order_reservations,
+    release_stock,
+    reserve_stock,
+)
+from tools.inventory.stock import (
     adjust_stock,
     check_reorder,
     ledger_mismatches,
@@ -26,12 +35,8 @@ from tools.inventory import (
     stock_level,
     stock_levels,
 )
-from tools.operations import Actor
-from tools.order_contracts import LineRequest, OrderDraft
-from tools.orders import create_order, validate_order
-from tools.reorder_planning import reorder_plan
-from tools.reservations import commit_stock, order_reservations, release_stock, reserve_stock
-from tools.stock_planning import alternatives, search_products, spare_parts_for
+from tools.orders.contracts import LineRequest, OrderDraft
+from tools.orders.orders import create_order, validate_order
 
 PLANNER = Actor(type="user", id="planner")
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from api.leadership import Leadership, while_leading
+from api.hosting.leadership import Leadership, while_leading
 
 pytestmark = pytest.mark.anyio
 QUICK = 0.05  # seconds between tries of the lock, here

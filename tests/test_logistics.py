@@ -8,21 +8,15 @@ from typing import Any
 
 import pytest
 
-from tools import db
-from tools.clock import FixedClock
-from tools.errors import ConflictError, InvalidTransitionError, NotFoundError, ValidationError
-from tools.inventory import ledger_mismatches, stock_level
-from tools.logistics import create_shipments, get_shipment, list_shipments, track
-from tools.operations import Actor
-from tools.order_progress import (
-    complete_order_if_delivered,
-    hold_order,
-    mark_ready,
-    start_production,
-)
-from tools.orders import get_order
-from tools.reservations import order_reservations, reserve_stock
-from tools.shipment_tracking import (
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import ConflictError, InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.operations import Actor
+from tools.inventory.reservations import order_reservations, reserve_stock
+from tools.inventory.stock import ledger_mismatches, stock_level
+from tools.logistics.rates import list_carriers, shipping_estimates
+from tools.logistics.shipments import create_shipments, get_shipment, list_shipments, track
+from tools.logistics.tracking import (
     advance_shipment,
     cancel_shipment,
     delay_shipment,
@@ -30,7 +24,13 @@ from tools.shipment_tracking import (
     pick_up,
     print_label,
 )
-from tools.shipping_rates import list_carriers, shipping_estimates
+from tools.orders.orders import get_order
+from tools.orders.progress import (
+    complete_order_if_delivered,
+    hold_order,
+    mark_ready,
+    start_production,
+)
 
 DISPATCH = Actor(type="user", id="dispatch")
 CARRIER = Actor(type="simulator", id="carriers")
@@ -324,7 +324,7 @@ async def test_a_shipment_of_an_order_on_hold_is_not_picked_up(plant: db.AsyncCo
 async def test_cancelling_an_order_cancels_its_shipments_still_at_the_dock(
     plant: db.AsyncConn,
 ) -> None:
-    from tools.order_progress import cancel_order
+    from tools.orders.progress import cancel_order
 
     (shipment,) = await create_shipments(plant, DISPATCH, "ORD-10007")
     order = await cancel_order(plant, DISPATCH, "ORD-10007", reason="programme cancelled")

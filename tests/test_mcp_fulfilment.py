@@ -14,7 +14,7 @@ from mcp_helpers import session_for
 from pydantic import AnyUrl
 
 from mcp_servers.runtime import CALLER_META_KEY, Plant
-from tools import db
+from tools.core import db
 
 ORDER_READS = {"get_order", "list_orders", "review_order"}
 

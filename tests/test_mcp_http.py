@@ -14,8 +14,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mcp_servers.http import standalone_app
 from mcp_servers.runtime import CALLER_META_KEY
-from tools import accounts, db
-from tools.operations import SYSTEM
+from tools.accounts import accounts
+from tools.core import db
+from tools.core.operations import SYSTEM
 
 
 def _free_port() -> int:

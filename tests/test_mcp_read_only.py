@@ -15,12 +15,12 @@ from pydantic import AnyUrl
 
 from mcp_servers.runtime import Plant
 from mcp_servers.servers import DOMAINS, build_server
-from tools import db
-from tools.clock import FixedClock
-from tools.operations import Actor
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.operations import Actor
+from tools.machine_data.sensors import Reading, record_readings
 from tools.scheduling import schedules
 from tools.scheduling.due_dates import what_if_request
-from tools.sensors import Reading, record_readings
 
 SIM = Actor(type="simulator", id="sensors")
 PLANNER = Actor(type="user", id="planner")

@@ -15,7 +15,7 @@ from mcp_helpers import session_for
 from mcp_servers import tool_cache
 from mcp_servers.runtime import Plant
 from mcp_servers.servers import DOMAINS, build_server
-from tools import db
+from tools.core import db
 
 
 @pytest.mark.anyio
@@ -95,7 +95,7 @@ async def test_a_desktop_client_runs_a_server_over_stdio(plant: db.AsyncConn, db
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "api.cli", "mcp", "communications"], env=env
+        command=sys.executable, args=["-m", "api.cli.main", "mcp", "communications"], env=env
     )
     with anyio.fail_after(60):
         async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
@@ -200,7 +200,7 @@ async def test_the_inventory_server_over_stdio_reads_writes_and_refuses_bad_argu
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     env["DATABASE_URL"] = db_url
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "api.cli", "mcp", "inventory"], env=env
+        command=sys.executable, args=["-m", "api.cli.main", "mcp", "inventory"], env=env
     )
     with anyio.fail_after(60):
         async with stdio_client(params) as (read, write), ClientSession(read, write) as client:

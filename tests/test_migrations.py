@@ -11,8 +11,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from tools import admin, db, migrations
-from tools.errors import MigrationError
+from tools.core import admin, db, migrations
+from tools.core.errors import MigrationError
 
 
 @pytest.fixture

@@ -34,13 +34,14 @@ from agents.models import make_model
 from agents.offline import OfflineChatModel
 from agents.runtime import ChatResult, open_agents
 from agents.supervisor import Route
-from api.cli import app as titan
-from api.model_server import MODEL_ID, create_app
+from api.cli.main import app as titan
+from api.model.server import MODEL_ID, create_app
 from mcp_servers.runtime import Plant
-from tools import admin, clock, db, demo_plant
-from tools.operations import Actor
-from tools.sensors import Reading, record_readings
-from tools.settings import get_settings
+from tools.core import admin, clock, db
+from tools.core.operations import Actor
+from tools.core.settings import get_settings
+from tools.demo import plant as demo_plant
+from tools.machine_data.sensors import Reading, record_readings
 
 LOOPBACK = "127.0.0.1"
 KEY = "sk-loopback-test"

@@ -19,7 +19,7 @@ from agents.offline.catalogue import (
     parse_catalogue,
 )
 from agents.offline.check import check_catalogue, plan_problems, unreachable
-from api.model_check import COVERED_READS
+from api.model.check import COVERED_READS
 from mcp_servers.runtime import Plant
 
 TEST_SPLIT = Path(__file__).resolve().parents[1] / "evals" / "tasks" / "test.jsonl"

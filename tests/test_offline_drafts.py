@@ -10,10 +10,10 @@ import anyio
 import pytest
 
 from agents.runtime import ChatResult, open_agents
-from tools import db
-from tools.clock import FixedClock
-from tools.inquiries import NewInquiry, create_inquiry
-from tools.operations import Actor
+from tools.communications.inquiries import NewInquiry, create_inquiry
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.operations import Actor
 
 INTERNAL = re.compile(r"\bWO-\d|PHX-CNC|agent|tool|approval|APR-|\{|\bnull\b|_id\b", re.I)
 

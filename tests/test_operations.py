@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from pydantic import BaseModel
 
-from tools import db, events
-from tools.clock import FixedClock
-from tools.errors import ConflictError, ValidationError
-from tools.operations import Actor, atomic, idempotent, record
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.errors import ConflictError, ValidationError
+from tools.core.operations import Actor, atomic, idempotent, record
 
 PLANNER = Actor(type="user", id="planner", thread_id="thread-1")
 

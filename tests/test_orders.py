@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
-from tools import db
-from tools.clock import FixedClock
-from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
-from tools.operations import Actor
-from tools.order_contracts import LineRequest, OrderDraft
-from tools.order_progress import (
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.operations import Actor
+from tools.inventory.reservations import reserve_stock
+from tools.orders.contracts import LineRequest, OrderDraft
+from tools.orders.orders import create_order, get_order, list_orders, review_order, validate_order
+from tools.orders.progress import (
     cancel_order,
     complete_order,
     complete_order_if_delivered,
@@ -22,8 +24,6 @@ from tools.order_progress import (
     release_order,
     start_production,
 )
-from tools.orders import create_order, get_order, list_orders, review_order, validate_order
-from tools.reservations import reserve_stock
 
 PLANNER = Actor(type="user", id="planner", thread_id="thread-7")
 pytestmark = pytest.mark.anyio

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tools import db, events
-from tools.clock import FixedClock
-from tools.errors import NotFoundError, ValidationError
-from tools.operations import Actor
-from tools.prediction import assess, list_predictions, predict_failure
-from tools.sensor_thresholds import Threshold
-from tools.sensors import Reading, record_readings
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.operations import Actor
+from tools.machine_data.sensors import Reading, record_readings
+from tools.machine_data.thresholds import Threshold
+from tools.maintenance.prediction import assess, list_predictions, predict_failure
 
 SIM = Actor(type="simulator", id="sensors")
 AGENT = Actor(type="agent", id="maintenance", thread_id="t-7")

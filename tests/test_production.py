@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tools import db, events
-from tools.clock import FixedClock
-from tools.errors import NotFoundError, ValidationError
-from tools.operations import Actor
-from tools.production import oee, production_counters, record_production, shift_at
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.operations import Actor
+from tools.machine_data.production import oee, production_counters, record_production, shift_at
 
 MES = Actor(type="ingest", id="mes")
 MONDAY = date(2026, 3, 2)  # the fixed clock's day: 07:00 in Munich, early shift

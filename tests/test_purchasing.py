@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from tools import db
-from tools.clock import FixedClock
-from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
-from tools.inventory import ledger_mismatches, movements, stock_level
-from tools.operations import Actor
-from tools.purchasing import (
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.operations import Actor
+from tools.inventory.stock import ledger_mismatches, movements, stock_level
+from tools.purchasing.purchase_orders import (
     cancel_purchase_order,
     create_purchase_order,
     delay_purchase_order,
@@ -121,7 +121,7 @@ async def test_a_received_purchase_order_replenishes_stock_with_a_receipt(
 async def test_receiving_a_low_level_above_its_reorder_point_restores_it(
     plant: db.AsyncConn,
 ) -> None:
-    from tools.inventory import check_reorder
+    from tools.inventory.stock import check_reorder
 
     await check_reorder(plant, BUYER, sku="SKU-BRG-7014", facility_id="PHX")
     po = await create_purchase_order(

@@ -7,12 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from tools import clock, db, inventory, reactors, sensors
-from tools.anomalies import detect_anomalies
-from tools.clock import FixedClock
-from tools.operations import Actor
-from tools.settings import get_settings
-from tools.shipment_tracking import advance_shipment, deliver_shipment
+from tools.core import clock, db
+from tools.core.clock import FixedClock
+from tools.core.operations import Actor
+from tools.core.settings import get_settings
+from tools.inventory import stock as inventory
+from tools.logistics.tracking import advance_shipment, deliver_shipment
+from tools.machine_data import sensors
+from tools.maintenance.anomalies import detect_anomalies
+from tools.reactors import rules as reactors
 
 PLANNER = Actor(type="user", id="planner")
 
@@ -156,7 +159,7 @@ async def test_a_critical_anomaly_opens_one_work_order_and_alerts_maintenance(
 async def test_a_validated_order_without_special_terms_gets_no_reminder(
     plant: db.AsyncConn,
 ) -> None:
-    from tools.events import emit
+    from tools.core.events import emit
 
     async with plant.transaction():
         event = await emit(

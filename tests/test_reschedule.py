@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tools import db
-from tools.clock import FixedClock
-from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
-from tools.operations import Actor
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.operations import Actor
 from tools.scheduling.records import Schedule, Slot
 from tools.scheduling.reschedule import RescheduleRequest, reschedule_machine
 from tools.scheduling.schedules import ScheduleRequest, apply_schedule, propose_schedule

@@ -10,10 +10,10 @@ import pytest
 from simulation.config import SimConfig
 from simulation.context import rows
 from simulation.engine import Engine
-from simulation.scenarios import ScenarioReport, play, scenario_name, stage
-from tools import db
-from tools.clock import FixedClock
-from tools.errors import ValidationError
+from simulation.scenarios.run import ScenarioReport, play, scenario_name, stage
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import ValidationError
 
 # The scenarios' own world; orders, random faults and customers would only add noise here.
 WORLD = ("sensors", "monitor", "production", "carriers", "suppliers", "maintenance", "reactors")

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tools import db
-from tools.errors import NotFoundError
-from tools.operations import Actor
+from tools.core import db
+from tools.core.errors import NotFoundError
+from tools.core.operations import Actor
 from tools.scheduling.analysis import bottlenecks, schedule_conflicts
 from tools.scheduling.schedules import ScheduleRequest, apply_schedule, propose_schedule
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.errors import ValidationError
-from tools.scheduling.bench import (
+from api.benchmarks.scheduling import (
     Known,
     gap_pct,
     instance_paths,
@@ -19,6 +18,7 @@ from tools.scheduling.bench import (
     mean_gap,
     run_instance,
 )
+from tools.core.errors import ValidationError
 from tools.scheduling.dispatch import RULES
 from tools.scheduling.formats import read_instance
 from tools.scheduling.plain import plain_model
@@ -32,7 +32,7 @@ QUICK = SolveSettings(time_limit_s=10, workers=2, seed=0)
 def titan(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", "schedule", "bench", *args],
+        [sys.executable, "-m", "api.cli.main", "schedule", "bench", *args],
         capture_output=True,
         text=True,
         env=env,

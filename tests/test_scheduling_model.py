@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.errors import ValidationError
+from tools.core.errors import ValidationError
 from tools.scheduling.axis import Axis
 from tools.scheduling.calendar import Shift, WorkingTime, working_time
 from tools.scheduling.dispatch import RULES, dispatch_schedule, makespan

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tools import db, events
-from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
-from tools.operations import Actor
+from tools.core import db, events
+from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.operations import Actor
 from tools.scheduling.records import Schedule
 from tools.scheduling.schedules import (
     ScheduleRequest,

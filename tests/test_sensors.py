@@ -8,12 +8,17 @@ from typing import Any
 
 import pytest
 
-from tools import db, events
-from tools.clock import FixedClock
-from tools.errors import ConflictError, NotFoundError, ValidationError
-from tools.operations import Actor
-from tools.sensor_thresholds import clear_threshold, get_thresholds, set_threshold, vibration_class
-from tools.sensors import SENSOR_UNITS, Reading, record_readings
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.errors import ConflictError, NotFoundError, ValidationError
+from tools.core.operations import Actor
+from tools.machine_data.sensors import SENSOR_UNITS, Reading, record_readings
+from tools.machine_data.thresholds import (
+    clear_threshold,
+    get_thresholds,
+    set_threshold,
+    vibration_class,
+)
 
 SIM = Actor(type="simulator", id="sensors")
 ENGINEER = Actor(type="user", id="maint-eng")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from simulation.lock import HELD_WHERE, LOCK_KEY
-from tools import db
+from tools.core import db
 
 pytestmark = pytest.mark.anyio
 CANCEL = "Cancel order ORD-10021, the customer withdrew it"
@@ -56,7 +56,7 @@ async def test_two_workers_serve_one_plant_and_stop_cleanly(db_url: str, tmp_pat
     printed, logged = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with printed.open("w") as out, logged.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
+            [sys.executable, "-m", "api.cli.main", "serve", "--port", str(port), "--workers", "2"],
             env=env, stdout=out, stderr=err,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

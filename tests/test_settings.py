@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tools.settings import Settings, setting_env_name
+from tools.core.settings import Settings, setting_env_name
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

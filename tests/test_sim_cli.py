@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from simulation.lock import LOCK_KEY
 
 runner = CliRunner()

@@ -12,20 +12,12 @@ from hypothesis import strategies as st
 from simulation.config import SimConfig
 from simulation.context import rows
 from simulation.engine import Engine
-from simulation.faults import ground_truth, start_fault
-from simulation.signals import (
-    KINDS,
-    PATTERNS,
-    Fault,
-    Signals,
-    make_profile,
-    signals,
-    swing,
-)
-from tools import db
-from tools.clock import FixedClock
-from tools.errors import ConflictError, ValidationError
-from tools.sensors import SENSORS
+from simulation.world.faults import ground_truth, start_fault
+from simulation.world.signals import KINDS, PATTERNS, Fault, Signals, make_profile, signals, swing
+from tools.core import db
+from tools.core.clock import FixedClock
+from tools.core.errors import ConflictError, ValidationError
+from tools.machine_data.sensors import SENSORS
 
 T0 = 29_500_000.0  # minutes since the epoch (early 2026)
 LIMITS = {

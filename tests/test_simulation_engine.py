@@ -16,10 +16,10 @@ from simulation import state
 from simulation.config import SimConfig
 from simulation.context import poisson, rows
 from simulation.engine import Engine
-from simulation.faults import start_fault
-from tools import db, events
-from tools.clock import FixedClock, SimulatedClock, set_clock
-from tools.errors import ConflictError, ValidationError
+from simulation.world.faults import start_fault
+from tools.core import db, events
+from tools.core.clock import FixedClock, SimulatedClock, set_clock
+from tools.core.errors import ConflictError, ValidationError
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 

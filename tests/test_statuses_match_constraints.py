@@ -10,31 +10,24 @@ from typing import Any, get_args
 import pytest
 
 from mcp_servers import maintenance as maintenance_server
-from simulation import faults
-from tools import (
-    accounts,
-    anomalies,
-    communications,
-    dead_letters,
-    events,
-    fault_classification,
-    governance,
-    health,
-    ingest_status,
-    inquiries,
-    logistics,
-    operations,
-    order_lifecycle,
-    purchasing,
-    reservations,
-    sensors,
-    shipping_rates,
-    stock_ledger,
-    work_orders,
-)
-from tools.db import AsyncConn
+from simulation.world import faults
+from tools.accounts import accounts
+from tools.communications import inquiries
+from tools.communications import notifications as communications
+from tools.communications.templates import Severity, audiences
+from tools.core import events, operations
+from tools.core.db import AsyncConn
+from tools.governance import audit as governance
+from tools.inventory import ledger as stock_ledger
+from tools.inventory import reservations
+from tools.logistics import rates as shipping_rates
+from tools.logistics import shipments as logistics
+from tools.machine_data import dead_letters, ingest_status, sensors
+from tools.maintenance import anomalies, health, work_orders
+from tools.maintenance import faults as fault_classification
+from tools.orders import lifecycle as order_lifecycle
+from tools.purchasing import purchase_orders as purchasing
 from tools.scheduling import calendar, records
-from tools.templates import Severity, audiences
 
 # (table, column) → the Literal (or tuple, or several of them) the code uses for it
 COLUMNS: dict[tuple[str, str], Any] = {

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from agents.thread_locks import ThreadLocks
-from tools import db
+from tools.core import db
 
 LIMIT_S = 20
 

@@ -11,26 +11,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tools import db, demo_plant, events
-from tools.anomalies import detect_anomalies, list_anomalies
-from tools.clock import FixedClock
-from tools.errors import (
+from tools.core import db, events
+from tools.core.clock import FixedClock
+from tools.core.errors import (
     ConflictError,
     InsufficientStockError,
     InvalidTransitionError,
     NotFoundError,
     ValidationError,
 )
-from tools.health import get_machine
-from tools.operations import Actor
-from tools.sensors import Reading, record_readings
-from tools.work_order_lifecycle import (
+from tools.core.operations import Actor
+from tools.demo import plant as demo_plant
+from tools.machine_data.sensors import Reading, record_readings
+from tools.maintenance.anomalies import detect_anomalies, list_anomalies
+from tools.maintenance.health import get_machine
+from tools.maintenance.lifecycle import (
     cancel_work_order,
     complete_work_order,
     schedule_work_order,
     start_work_order,
 )
-from tools.work_orders import (
+from tools.maintenance.work_orders import (
     PartRequest,
     create_work_order,
     get_work_order,

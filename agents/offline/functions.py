@@ -14,7 +14,7 @@ from agents.offline import drafts, lifecycles
 from agents.offline.catalogue import load_catalogue
 from agents.offline.drafts import names_in_use
 from agents.offline.expressions import function
-from tools import clock
+from tools.core import clock
 
 CLOSED_ORDER = {"COMPLETED", "CANCELLED", "DELIVERED"}
 OPEN_WORK = {"OPEN", "SCHEDULED", "IN_PROGRESS"}

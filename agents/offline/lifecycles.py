@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from tools import order_lifecycle, purchasing, shipment_tracking, work_orders
+from tools.logistics import tracking as shipment_tracking
+from tools.maintenance import work_orders
+from tools.orders import lifecycle as order_lifecycle
+from tools.purchasing import purchase_orders as purchasing
 
 LIFECYCLES: dict[str, Mapping[Any, Collection[Any]]] = {
     "order": order_lifecycle.TRANSITIONS,

@@ -37,7 +37,7 @@ from agents.offline.planner import Outcome, Task, advance, parse_result
 from agents.offline.understanding import Brain, Reading, Turn, plain
 from agents.report import parse_report
 from agents.tasks import TASK_LINE, read_tasks, task_line
-from tools import clock
+from tools.core import clock
 
 ROUTE_TOOL = "route"
 DECIDE_TOOL = "decide"

@@ -23,9 +23,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tools import clock
-from tools.db import AsyncConn
-from tools.errors import ValidationError
+from tools.core import clock
+from tools.core.db import AsyncConn
+from tools.core.errors import ValidationError
 from tools.scheduling.calendar import Span, intersect, merge
 from tools.scheduling.plant import PlantState, load_state
 from tools.scheduling.records import Schedule, Slot

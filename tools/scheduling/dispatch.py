@@ -25,9 +25,9 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel
 
-from tools import clock
-from tools.db import AsyncConn
-from tools.errors import NotFoundError, ValidationError
+from tools.core import clock
+from tools.core.db import AsyncConn
+from tools.core.errors import NotFoundError, ValidationError
 from tools.scheduling.calendar import minute_of
 from tools.scheduling.plant import Step, StepKey, WorkItem, load_state
 from tools.scheduling.problem import Assignment, Operation, OpKey, Problem

@@ -30,10 +30,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tools import clock
-from tools.db import AsyncConn, read_only
-from tools.errors import NotFoundError, ValidationError
-from tools.order_lifecycle import OPEN_STATUSES, ORDER_STATUSES, OrderStatus
+from tools.core import clock
+from tools.core.db import AsyncConn, read_only
+from tools.core.errors import NotFoundError, ValidationError
+from tools.orders.lifecycle import OPEN_STATUSES, ORDER_STATUSES, OrderStatus
 from tools.scheduling.plant import SCHEDULED_STATUSES
 from tools.scheduling.problem import Status
 from tools.scheduling.schedules import ScheduleRequest, plan_request

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tools.errors import ValidationError
+from tools.core.errors import ValidationError
 from tools.scheduling.problem import Alternative, Job, Machine, Operation, Problem
 
 Kind = Literal["job shop", "flexible job shop"]

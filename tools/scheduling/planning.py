@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from tools.errors import ValidationError
+from tools.core.errors import ValidationError
 from tools.scheduling.plant import (
     PlantMachine,
     PlantState,

@@ -26,9 +26,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from tools import clock
-from tools.db import AsyncConn
-from tools.errors import NotFoundError, ValidationError
+from tools.core import clock
+from tools.core.db import AsyncConn
+from tools.core.errors import NotFoundError, ValidationError
 from tools.scheduling.calendar import (
     CalendarException,
     Shift,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tools.errors import ValidationError
+from tools.core.errors import ValidationError
 from tools.scheduling.calendar import Interruption, Span, WorkingTime
 
 Objective = Literal["makespan", "weighted_tardiness", "lexicographic"]

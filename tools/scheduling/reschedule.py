@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools import clock
-from tools.db import AsyncConn
-from tools.errors import NotFoundError, ValidationError
-from tools.operations import Actor, atomic, idempotent
+from tools.core import clock
+from tools.core.db import AsyncConn
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.operations import Actor, atomic, idempotent
 from tools.scheduling.planning import PlannedSlot, build_problem, plan
 from tools.scheduling.plant import (
     UNAVAILABLE_STATUSES,

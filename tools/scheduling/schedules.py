@@ -15,10 +15,10 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from tools import clock
-from tools.db import AsyncConn
-from tools.errors import InvalidTransitionError, NotFoundError, ValidationError
-from tools.operations import Actor, atomic, idempotent, record
+from tools.core import clock
+from tools.core.db import AsyncConn
+from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.operations import Actor, atomic, idempotent, record
 from tools.scheduling.planning import Plan, build_problem, plan
 from tools.scheduling.plant import SetupMode, load_state
 from tools.scheduling.problem import Objective, SolveSettings

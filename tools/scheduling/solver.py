@@ -20,7 +20,7 @@ from typing import cast
 
 from ortools.sat.python import cp_model
 
-from tools.errors import ValidationError
+from tools.core.errors import ValidationError
 from tools.scheduling.dispatch import RULES, dispatch_schedule
 from tools.scheduling.model import Expr, ModelBuilder
 from tools.scheduling.problem import (

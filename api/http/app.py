@@ -1,0 +1,243 @@
+"""The Titan service: the FastAPI app and what its lifespan opens and closes.
+
+Start: locate the database (embedded unless DATABASE_URL), migrate it, seed the demo plant when
+it has no facilities, make the first admin key when there is none, open the agent team (its
+pool is the service's), the MCP endpoints `/mcp/<domain>`, the event hub, the reactor loop and,
+when asked, the simulation engine. Stop: the engine finishes its tick and releases its lock,
+live streams end, the reactor loop finishes the event in hand, then the pool closes. With
+TITAN_INGEST_MQTT_URL set, the MQTT ingest runs inside too (stopped before the engine, storing
+what it received); `/metrics` reads every ingest's status row when scraped.
+
+Several service processes may share a database (`titan serve --workers N`, or replicas): the
+engine runs in the one holding its lock while the others follow its plant time
+(`api.hosting.engine_host`), and the MQTT ingest runs in the leading one (`api.hosting.leadership`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+
+import psycopg
+from fastapi import FastAPI
+
+from agents.checkpoints import prepare_checkpointer
+from agents.runtime import open_agents
+from agents.thread_locks import ThreadLocks
+from agents.triggers import follow_events
+from api.hosting.engine_host import engine_running
+from api.hosting.leadership import Leadership, while_leading
+from api.http import errors
+from api.http.metrics import Metrics, RequestMetrics
+from api.http.routes import approvals as routes_approvals
+from api.http.routes import board as routes_board
+from api.http.routes import chat as routes_chat
+from api.http.routes import console as routes_console
+from api.http.routes import keys as routes_keys
+from api.http.routes import live as routes_live
+from api.http.routes import ops as routes_ops
+from api.http.routes import plant as routes_plant
+from api.http.routes import schedule as routes_schedule
+from api.http.routes import sim as routes_sim
+from api.http.service import EventHub, Service
+from ingest.runner import mqtt_ingest
+from mcp_servers.http import PlantRef, build_http_servers, mcp_routes, running
+from mcp_servers.servers import DOMAINS
+from tools.accounts import accounts
+from tools.core import admin, db
+from tools.core.errors import TitanError
+from tools.core.operations import SYSTEM
+from tools.core.settings import configure_logging, get_settings
+from tools.demo import plant as demo_plant
+from tools.reactors import rules as reactors
+
+log = logging.getLogger(__name__)
+
+KeyShown = Callable[[accounts.IssuedKey], None]
+WORKER_ENV = "TITAN_SERVE_WORKER"  # the options of `titan serve --workers N`, for each worker
+
+
+async def prepare(url: str, *, seed: int, on_admin_key: KeyShown | None) -> None:
+    """Migrate, set up the checkpoint tables, seed the demo plant into an empty database, make
+    the first admin key."""
+    async with db.connection(url) as conn:
+        await admin.prepare(conn)
+        await prepare_checkpointer(url)
+        async with conn.transaction():
+            cur = await conn.execute("select exists (select 1 from facilities) as loaded")
+            row = await cur.fetchone()
+            if not (row and row["loaded"]):
+                summary = await demo_plant.seed(conn, seed=seed)
+                log.info("seeded the demo plant (seed %s)", summary.seed)
+        if on_admin_key is None:
+            return
+        async with conn.transaction():
+            if await accounts.has_admin_key(conn):
+                return
+            issued = await accounts.create_key(
+                conn, SYSTEM, role="admin", user_id="admin", label="made at first start"
+            )
+        on_admin_key(issued)  # shown only once it is committed
+
+
+async def _react(service: Service) -> None:
+    """Run the reactors on committed events, woken by the event hub, until the service stops."""
+    async with service.hub.waiter() as waiter:
+        while True:
+            try:
+                async with service.pool.connection() as conn:
+                    while await reactors.process_pending(conn) >= 500:
+                        pass
+            except (psycopg.Error, TitanError) as exc:
+                log.warning("the reactors could not run (%s); retrying on the next event", exc)
+            if not await waiter.wait():
+                return
+
+
+def create_app(
+    *,
+    database_url: str | None = None,
+    simulate: bool = False,
+    seed: int | None = None,
+    on_admin_key: KeyShown | None = None,
+    event_runs: bool = False,
+    freeze_after_start: bool = False,
+) -> FastAPI:
+    """The service's app. `database_url` overrides DATABASE_URL (and the embedded server);
+    `simulate` runs the simulation engine inside; `event_runs` lets critical anomalies, supplier
+    delays and customer inquiries start agent runs of their own; `on_admin_key` is handed the
+    admin key made at first start (it is shown nowhere else); `freeze_after_start` (for a
+    service process of its own, not an app among others in one process) spares what start-up
+    built from the garbage collector's full passes until the app stops."""
+    ref = PlantRef()
+    servers = build_http_servers(DOMAINS, ref)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = get_settings()
+        if database_url is not None:
+            location = db.DatabaseLocation(url=database_url, embedded=False)
+        else:
+            location = await asyncio.to_thread(db.locate)
+        chosen_seed = settings.sim_seed if seed is None else seed
+        await prepare(location.url, seed=chosen_seed, on_admin_key=on_admin_key)
+        async with AsyncExitStack() as stack:
+            agents = await stack.enter_async_context(open_agents(location.url))
+            ref.set(agents.plant)
+            leadership = Leadership(location.url)
+            hub = EventHub(location.url, metrics, counting=leadership.leading)
+            approval_locks = ThreadLocks(location.url)
+            await approval_locks.open()
+            stack.push_async_callback(approval_locks.close)
+            service = Service(
+                url=location.url,
+                location=location,
+                pool=agents.plant.pool,
+                agents=agents,
+                hub=hub,
+                metrics=metrics,
+                simulating=simulate,
+                approval_locks=approval_locks,
+            )
+            app.state.titan = service
+            await stack.enter_async_context(running(servers))
+            listener = asyncio.create_task(hub.run(), name="titan-events")
+            reactor = asyncio.create_task(_react(service), name="titan-reactors")
+            follower = (
+                asyncio.create_task(follow_events(agents, location.url), name="titan-triggers")
+                if event_runs
+                else None
+            )
+            engine = (
+                await stack.enter_async_context(engine_running(service, chosen_seed))
+                if simulate
+                else None
+            )
+            stopping = asyncio.Event()
+            leader = asyncio.create_task(leadership.run(stopping), name="titan-leadership")
+            mqtt_url = settings.ingest_mqtt_url
+            ingest = (
+                asyncio.create_task(
+                    while_leading(
+                        leadership,
+                        stopping,
+                        lambda: mqtt_ingest(location.url, settings, mqtt_url=mqtt_url),
+                        "the MQTT ingest",
+                    ),
+                    name="titan-ingest",
+                )
+                if mqtt_url
+                else None
+            )
+            if freeze_after_start:
+                # What start-up built (modules, the graph, the servers' schemas) lives as long as
+                # the service: leave it out of the collector's full passes, which otherwise scan
+                # it all and stall every request for some 180 ms a few times a minute under load.
+                gc.freeze()
+            try:
+                yield
+            finally:
+                if freeze_after_start:
+                    gc.unfreeze()
+                stopping.set()
+                if ingest is not None:
+                    await ingest  # stores what it received, before the engine stops
+                await leader
+                if engine is not None:
+                    engine.set()
+                hub.stop()
+                if follower is not None:
+                    follower.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await follower
+                with suppress(asyncio.CancelledError):
+                    await reactor
+                listener.cancel()
+                with suppress(asyncio.CancelledError):
+                    await listener
+
+    app = FastAPI(
+        title="Titan",
+        summary="An operations assistant for manufacturing plants: chat, approvals, "
+        "simulation control and live events.",
+        version="0.1.0",
+        lifespan=lifespan,
+        responses={
+            401: {"model": errors.ErrorResponse},
+            403: {"model": errors.ErrorResponse},
+            422: {"model": errors.ErrorResponse},
+        },
+    )
+    errors.install(app)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    for module in (
+        routes_chat,
+        routes_approvals,
+        routes_live,
+        routes_plant,
+        routes_sim,
+        routes_keys,
+        routes_ops,
+        routes_board,
+        routes_schedule,
+        routes_console,
+    ):
+        app.include_router(module.router)
+    app.router.routes.extend(mcp_routes(servers, ref))
+    return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of `titan serve --workers N` (uvicorn's app factory), with the
+    options the command put in `WORKER_ENV`."""
+    options = json.loads(os.environ.get(WORKER_ENV) or "{}")
+    configure_logging(get_settings().log_level)
+    return create_app(
+        simulate=bool(options.get("simulate")), event_runs=True, freeze_after_start=True
+    )

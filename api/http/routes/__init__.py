@@ -1,0 +1,17 @@
+"""The HTTP routes, one module per area of the API.
+
+Its public API is its modules; import the one you need (`from api.http.routes import approvals`).
+"""
+
+__all__ = [
+    "approvals",
+    "board",
+    "chat",
+    "console",
+    "keys",
+    "live",
+    "ops",
+    "plant",
+    "schedule",
+    "sim",
+]

@@ -28,7 +28,7 @@ from agents.checkpoints import prepare_checkpointer
 from evals.taskfile import Setup
 from simulation.config import GeneratorName, SimConfig
 from simulation.engine import Engine
-from simulation.scenarios.run import play
+from simulation.scenarios.staging import play
 from tools.core import admin, clock, db
 from tools.demo import plant as demo_plant
 

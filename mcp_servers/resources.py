@@ -25,9 +25,10 @@ from pydantic import Field
 
 from mcp_servers.runtime import plant_of
 from tools.approvals import queue as approvals_read
-from tools.core import clock, directory
+from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.errors import NotFoundError, TitanError
+from tools.governance import directory
 from tools.inventory import stock as inventory
 from tools.maintenance import health
 

@@ -7,8 +7,8 @@ probability 0.8, idle in breaks), one motor burnout and one drifting sensor on g
 their ground truth, and a completed repair for the burnout), the shift counters, and completed
 customer orders with their delivered shipments (`simulation.history`).
 
-History is not a stream of domain changes: readings go in with one binary COPY per machine,
-laid out by numpy in the server's own format, over `workers` connections at once, and the whole
+History is not a stream of domain changes: readings go in with one binary COPY per machine
+(`tools.history`), over `workers` connections at once, and the whole
 backfill leaves one `simulation.backfilled` event.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,11 +34,8 @@ from simulation.world.signals import Fault, Profile, draw_job, signals, swing, t
 from tools.core import clock, events
 from tools.core.db import AsyncConn, connection
 from tools.core.errors import ValidationError
-from tools.machine_data.sensors import SENSOR_UNITS, SENSORS
-
-PG_EPOCH_S = 946_684_800  # 2000-01-01 UTC, where PostgreSQL's binary timestamps count from
-_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_TRAILER = struct.pack(">h", -1)
+from tools.history.readings import micros_since_pg_epoch, write_readings
+from tools.machine_data.sensors import SENSORS
 
 
 class BackfillProgress(BaseModel):
@@ -274,44 +270,9 @@ async def _write_readings(
         rng=rng,
     )
     keep = ~out.silent
-    micros = np.round((t[keep] * 60 - PG_EPOCH_S) * 1e6).astype(np.int64)
-    n = int(micros.shape[0])
-    async with conn.transaction(), conn.cursor() as cur:
-        async with cur.copy(
-            "copy sensor_readings (machine_id, sensor, ts, value, unit) from stdin (format binary)"
-        ) as copy:
-            await copy.write(_HEADER)
-            for sensor in SENSORS:
-                await copy.write(
-                    _block(machine.machine_id, sensor, micros, out.values[sensor][keep])
-                )
-            await copy.write(_TRAILER)
-    return n * len(SENSORS)
-
-
-def _block(machine_id: str, sensor: str, micros: np.ndarray, values: np.ndarray) -> bytes:
-    """Rows of one machine's sensor in PostgreSQL's binary COPY layout, built by numpy."""
-    m, s, u = machine_id.encode(), sensor.encode(), SENSOR_UNITS[sensor].encode()
-    layout = np.dtype(
-        [
-            ("fields", ">i2"),
-            ("ml", ">i4"),
-            ("m", f"S{len(m)}"),
-            ("sl", ">i4"),
-            ("s", f"S{len(s)}"),
-            ("tl", ">i4"),
-            ("ts", ">i8"),
-            ("vl", ">i4"),
-            ("v", ">f8"),
-            ("ul", ">i4"),
-            ("u", f"S{len(u)}"),
-        ]
-    )
-    block = np.empty(micros.shape[0], dtype=layout)
-    block["fields"], block["ml"], block["m"], block["sl"], block["s"] = 5, len(m), m, len(s), s
-    block["tl"], block["ts"], block["vl"], block["v"] = 8, micros, 8, values
-    block["ul"], block["u"] = len(u), u
-    return block.tobytes()
+    micros = micros_since_pg_epoch(t[keep] * 60)
+    values = {sensor: out.values[sensor][keep] for sensor in SENSORS}
+    return await write_readings(conn, machine.machine_id, micros, values)
 
 
 async def recent_history(

@@ -203,7 +203,7 @@ class Engine:
 
     async def start_scenario(self, name: str) -> ScenarioRun:
         """Stage a scenario from now on; its steps run as plant time reaches them."""
-        from simulation.scenarios.run import stage
+        from simulation.scenarios.staging import stage
 
         return await stage(self, name)
 

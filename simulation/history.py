@@ -27,7 +27,7 @@ from simulation.world.production import CYCLE_MINUTES
 from simulation.world.shifts import ShiftSpan
 from tools.core.db import AsyncConn
 from tools.demo.catalogue import CARRIERS, CUSTOMERS
-from tools.logistics.shipments import tracking_number
+from tools.history.business import write_completed_orders, write_counters
 
 UTILISATION = 0.8
 CENT = Decimal("0.01")
@@ -100,15 +100,7 @@ async def _counters(
                     "at": span.ends_at,
                 }
             )
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "insert into production_counters (machine_id, shift_date, shift_name, parts_produced, "
-            "parts_defective, planned_minutes, runtime_minutes, ideal_cycle_minutes, updated_at) "
-            "values (%(m)s, %(d)s, %(n)s, %(produced)s, %(defective)s, %(planned)s, %(runtime)s, "
-            "%(cycle)s, %(at)s) on conflict do nothing",
-            made,
-        )
-    return len(made)
+    return await write_counters(conn, made)
 
 
 async def _reference(conn: AsyncConn) -> dict[str, Any]:
@@ -185,7 +177,7 @@ async def _orders(
         if shipment is None or shipment["completed"] > end:
             continue
         _lay_out(tables, ref, draft, facility, times, shipment)
-    await _insert(conn, tables)
+    await write_completed_orders(conn, tables)
     return len(tables["orders"]), len(tables["shipments"])
 
 
@@ -293,76 +285,3 @@ def _lay_out(
         ("DELIVERED", city, ship["delivered"]),
     ):
         tables["scans"].append({"n": n, "status": status, "location": where, "at": at})
-
-
-async def _insert(conn: AsyncConn, tables: dict[str, list[dict[str, Any]]]) -> None:
-    count = len(tables["orders"])
-    if not count:
-        return
-    numbers = await rows(
-        conn,
-        "select nextval('order_number') as o, nextval('shipment_number') as s "
-        "from generate_series(1, %(n)s) order by 1",
-        {"n": count},
-    )
-    oid = {i: f"ORD-{r['o']}" for i, r in enumerate(numbers)}
-    sid = {i: (f"SHP-{r['s']}", int(r["s"])) for i, r in enumerate(numbers)}
-    statements = (
-        (
-            "insert into orders (order_id, customer_id, status, priority, is_rush, facility_id, "
-            "ship_to_region, due_at, created_at, updated_at, notes) values (%(order_id)s, "
-            "%(customer_id)s, 'COMPLETED', %(priority)s, %(rush)s, %(facility_id)s, %(region)s, "
-            "%(due_at)s, %(created_at)s, %(updated_at)s, 'history')",
-            "orders",
-        ),
-        (
-            "insert into order_lines (order_id, line_no, sku, quantity, unit_price, "
-            "quantity_shipped) values (%(order_id)s, %(line_no)s, %(sku)s, %(quantity)s, "
-            "%(unit_price)s, %(quantity)s)",
-            "lines",
-        ),
-        (
-            "insert into order_events (order_id, from_status, to_status, at, actor, note) values "
-            "(%(order_id)s, %(from_status)s, %(to_status)s, %(at)s, %(actor)s, 'history')",
-            "events",
-        ),
-        (
-            "insert into shipments (shipment_id, order_id, carrier_id, origin_facility_id, "
-            "destination_region, service_level, status, tracking_number, weight_kg, cost, "
-            "created_at, shipped_at, eta, delivered_at) values (%(shipment_id)s, %(order_id)s, "
-            "%(carrier)s, %(origin)s, %(dest)s, %(service)s, 'DELIVERED', %(tracking)s, %(kg)s, "
-            "%(cost)s, %(shipped)s - interval '1 hour', %(shipped)s, %(shipped)s + %(transit)s, "
-            "%(delivered)s)",
-            "shipments",
-        ),
-        (
-            "insert into shipment_lines (shipment_id, order_id, line_no, quantity) values "
-            "(%(shipment_id)s, %(order_id)s, %(line_no)s, %(quantity)s)",
-            "shipment_lines",
-        ),
-        (
-            "insert into shipment_events (shipment_id, status, location, at, note) values "
-            "(%(shipment_id)s, %(status)s, %(location)s, %(at)s, 'history')",
-            "scans",
-        ),
-        (
-            "insert into stock_movements (sku, facility_id, quantity, kind, reference_type, "
-            "reference_id, at, actor) values (%(sku)s, %(facility_id)s, %(quantity)s, %(kind)s, "
-            "'order', %(order_id)s, %(at)s, 'simulator')",
-            "movements",
-        ),
-    )
-    async with conn.cursor() as cur:
-        for query, table in statements:
-            params = []
-            for row in tables[table]:
-                shipment_id, number = sid[row["n"]]
-                params.append(
-                    row
-                    | {
-                        "order_id": oid[row["n"]],
-                        "shipment_id": shipment_id,
-                        "tracking": tracking_number(row.get("carrier", "DHL"), number),
-                    }
-                )
-            await cur.executemany(query, params)

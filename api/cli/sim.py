@@ -23,7 +23,8 @@ from simulation import state
 from simulation.config import SimConfig
 from simulation.context import rows
 from simulation.lock import holder
-from simulation.scenarios.run import SCENARIOS, ScenarioReport, play, scenario_name
+from simulation.scenarios.run import ScenarioReport
+from simulation.scenarios.staging import SCENARIOS, play, scenario_name
 from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.errors import ConflictError

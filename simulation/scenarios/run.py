@@ -1,50 +1,47 @@
-"""Scenarios: the stories of DESIGN.md staged on the running plant, each over an hour of plant
-time, through `tools/` like everything else the simulation does.
+"""A scenario being played (`ScenarioRun`), what it reports, and the steps several scenarios
+share: telling a staff role or a customer, finding and raising purchase orders.
 
-- `phoenix-incident`: PHX-CNC-007's spindle bearing degrades: vibration trends up, the machine
-  is checked and its failure predicted, a work order is opened (by the anomaly reactor when the
-  anomaly is critical), bearing stock is checked, a purchase order is raised when it is low, and
-  the plant manager is told.
-- `boeing-expedite`: a rush Boeing order: contract and compliance checked, stock reserved across
-  facilities, split shipments, tracking scans, the ETA confirmed, delivery, a feedback request.
-- `supply-crisis`: NipponBearing falls behind: its open purchase orders are delayed, alternatives
-  found, the orders that wait on its parts re-planned, their customers told.
-- `faa-audit`: the traceability record of the aerospace orders: material batch, supplier,
-  certificates, machines, events and approvals, sent to the quality manager.
-- `machine-down`: DET-CNC-001's drive fails: it goes DOWN, its queued operations are rescheduled
-  onto the other machines; when it is repaired, the load is rebalanced.
-- `full-demo`: all of them, at twice the pace, staggered over one hour.
-
-`stage(engine, name)` puts a scenario's steps on the engine's agenda, so a running engine plays
-it in plant time; `play(engine, name)` stages it and steps the clock through it at once (the CLI
-without a running engine, and the tests). A step the plant refuses is recorded in the report as
-failed, with the reason, and the story goes on.
+A run reaches the engine through the `Stage` protocol only, so the scenarios never import the
+engine; the engine stages them through `simulation.scenarios.staging`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any, Protocol
 
-import psycopg
 from pydantic import BaseModel, JsonValue
 
-from simulation.context import Context, rows
+from simulation.config import SimConfig
+from simulation.context import Context, World, rows
 from tools.communications.notifications import NewNotification, send_notification
 from tools.communications.templates.audiences import recipients_for_role
-from tools.core import clock, events
+from tools.core import clock
 from tools.core.db import AsyncConn
-from tools.core.errors import TitanError, ValidationError
+from tools.core.errors import ValidationError
 from tools.inventory.planning import alternatives
 from tools.purchasing.purchase_orders import PurchaseOrder, create_purchase_order
 
-if TYPE_CHECKING:
-    from simulation.engine import Engine
-
 Step = Callable[[], Awaitable[None]]
 Plan = list[tuple[float, str, Step]]
+
+
+class Stage(Protocol):
+    """What a scenario needs of the engine that plays it (`simulation.engine.Engine` is one)."""
+
+    conn: AsyncConn
+    config: SimConfig
+    world: World
+
+    def context(self) -> Context: ...
+
+    def schedule(self, at: datetime, label: str, action: Step) -> None: ...
+
+    def delay_supplier(self, supplier_id: str, delayed: bool = True) -> None: ...
+
+    async def step(self, minutes: float) -> int: ...
 
 
 class ScenarioStep(BaseModel):
@@ -74,7 +71,7 @@ SCENARIO_SAFETY_S = 60.0
 class ScenarioRun:
     """A scenario being played: what it did so far, and what it made (IDs) for later steps."""
 
-    engine: Engine
+    engine: Stage
     name: str
     title: str
     minutes: float
@@ -134,119 +131,6 @@ class ScenarioRun:
 class Scenario:
     title: str
     plan: Callable[[ScenarioRun], Plan]
-
-
-def _registry() -> dict[str, Scenario]:
-    from simulation.scenarios.audit import faa_audit
-    from simulation.scenarios.maintenance import machine_down, phoenix_incident
-    from simulation.scenarios.orders import boeing_expedite, supply_crisis
-
-    return {
-        "phoenix-incident": Scenario("Phoenix Incident", phoenix_incident),
-        "boeing-expedite": Scenario("Boeing Expedite", boeing_expedite),
-        "supply-crisis": Scenario("Supply Crisis", supply_crisis),
-        "faa-audit": Scenario("FAA Audit", faa_audit),
-        "machine-down": Scenario("Machine Down", machine_down),
-    }
-
-
-# Where each part of the full demo starts (plant minutes); the parts run at twice the pace.
-FULL_DEMO = (
-    ("phoenix-incident", 0.0),
-    ("boeing-expedite", 5.0),
-    ("supply-crisis", 10.0),
-    ("machine-down", 20.0),
-    ("faa-audit", 30.0),
-)
-SCENARIOS = (*(name for name, _ in FULL_DEMO), "full-demo")
-MINUTES = 60.0
-
-
-def scenario_name(name: str) -> str:
-    """The scenario's name from any spelling ("Phoenix Incident", phoenix_incident, ...)."""
-    key = "-".join(name.strip().lower().replace("_", " ").replace("-", " ").split())
-    if key not in SCENARIOS:
-        raise ValidationError(f"no scenario {name!r}; scenarios are {', '.join(SCENARIOS)}")
-    return key
-
-
-async def stage(
-    engine: Engine, name: str, *, solve_seconds: float = 5.0, offset: float = 0.0
-) -> ScenarioRun:
-    """Put the scenario's steps on the engine's agenda, starting `offset` plant minutes from now."""
-    key = scenario_name(name)
-    start = clock.now() + timedelta(minutes=offset)
-    if key == "full-demo":
-        run = ScenarioRun(engine, key, "Full Demo", MINUTES, start, solve_seconds)
-        for part, at in FULL_DEMO:
-            run.parts.append(_schedule(engine, part, start, at, 0.5, solve_seconds))
-    else:
-        run = _schedule(engine, key, start, 0.0, 1.0, solve_seconds)
-    await _announce(run, "simulation.scenario_started")
-
-    async def finish() -> None:
-        run.finished = True
-        await _announce(run, "simulation.scenario_finished")
-
-    engine.schedule(start + timedelta(minutes=MINUTES), f"{run.title}: finished", finish)
-    return run
-
-
-def _schedule(
-    engine: Engine, key: str, start: datetime, at: float, pace: float, solve_seconds: float
-) -> ScenarioRun:
-    scenario = _registry()[key]
-    begins = start + timedelta(minutes=at)
-    run = ScenarioRun(engine, key, scenario.title, MINUTES * pace, begins, solve_seconds)
-    for minute, label, step in scenario.plan(run):
-        engine.schedule(
-            begins + timedelta(minutes=minute * pace),
-            f"{run.title}: {label}",
-            _guarded(run, label, step),
-        )
-
-    async def done() -> None:
-        run.finished = True
-
-    engine.schedule(begins + timedelta(minutes=MINUTES * pace), f"{run.title}: done", done)
-    return run
-
-
-def _guarded(run: ScenarioRun, label: str, step: Step) -> Step:
-    async def guarded() -> None:
-        try:
-            await step()
-        except (TitanError, psycopg.Error) as exc:
-            run.note(label, f"refused: {exc}", ok=False)
-
-    return guarded
-
-
-async def _announce(run: ScenarioRun, event_type: str) -> None:
-    report = run.report()
-    payload: dict[str, JsonValue] = {
-        "scenario": run.name,
-        "title": run.title,
-        "steps": len(report.steps),
-        "ok": report.ok,
-        "facts": report.facts,
-    }
-    async with run.conn.transaction():
-        await events.emit(
-            run.conn,
-            event_type,
-            source="simulator",
-            entity_type="scenario",
-            entity_id=run.name,
-            payload=payload,
-        )
-
-
-async def play(engine: Engine, name: str, *, solve_seconds: float = 5.0) -> ScenarioReport:
-    """Stage a scenario and step the clock through its hour; its report."""
-    run = await stage(engine, name, solve_seconds=solve_seconds)
-    await engine.step(MINUTES + engine.config.tick_s / 60)
-    return run.report()
 
 
 # ───────────────────────── what several scenarios do ─────────────────────────

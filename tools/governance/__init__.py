@@ -1,7 +1,7 @@
 """Governance: the audit trail and batch traces, compliance checks and reports, traceability
-records and the data catalog.
+records, the data catalog, and the plant's directory (the names a chat needs to recognise).
 
 Its public API is its modules; import the one you need (`from tools.governance import audit`).
 """
 
-__all__ = ["audit", "catalog", "compliance", "reports", "traceability"]
+__all__ = ["audit", "catalog", "compliance", "directory", "reports", "traceability"]

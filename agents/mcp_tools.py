@@ -24,7 +24,6 @@ from langchain_mcp_adapters.interceptors import (
 from langchain_mcp_adapters.tools import load_mcp_tools
 from mcp import ClientSession
 from mcp.shared.exceptions import McpError
-from mcp.shared.memory import create_connected_server_and_client_session
 from mcp.types import TextResourceContents
 from pydantic import AnyUrl
 
@@ -33,6 +32,7 @@ from agents.offline.names import PlantNames
 from agents.state import AGENTS
 from mcp_servers.runtime import CALLER_META_KEY, Caller, Plant
 from mcp_servers.servers import DOMAIN_REGISTRARS, build_server
+from mcp_servers.sessions import connect
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +143,7 @@ async def _load(
     stack: AsyncExitStack, domain: str, plant: Plant
 ) -> tuple[list[BaseTool], set[str], ClientSession]:
     built = build_server(domain, plant=plant)
-    session = await stack.enter_async_context(
-        create_connected_server_and_client_session(built.mcp._mcp_server)
-    )
+    session = await stack.enter_async_context(connect(built.mcp))
     tools = await load_mcp_tools(session, tool_interceptors=[_on_behalf(session)])
     return tools, built.write_tools, session
 
@@ -191,9 +189,7 @@ async def open_directory(plant: Plant) -> AsyncIterator[PlantDirectory]:
     (for a model served apart from the agent team, `titan model serve`)."""
     async with AsyncExitStack() as stack:
         built = build_server(ORDER_READS, plant=plant)
-        session = await stack.enter_async_context(
-            create_connected_server_and_client_session(built.mcp._mcp_server)
-        )
+        session = await stack.enter_async_context(connect(built.mcp))
         directory = PlantDirectory(session)
         await directory.names()
         yield directory

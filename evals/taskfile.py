@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from simulation.scenarios.staging import scenario_name
+from simulation.scenarios.run import scenario_name
 from tools.core.errors import ValidationError
 
 DEFAULT_TIMEOUT_S = 120.0  # seconds a task's conversation may take, unless the run says otherwise

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp import Context
 from pydantic import Field
 
-from mcp_servers.runtime import actor_of, domain_tool, plant_of
+from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
 from tools.communications import inquiries
 from tools.communications import notifications as communications
 from tools.communications.inquiries import Inquiry, InquiryChannel, Kind, NewInquiry
@@ -43,10 +43,10 @@ IdempotencyKey = Annotated[
 ]
 
 
-def register(server: FastMCP, write_tools: set[str]) -> None:
+def register(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="Communications log")
+    @tool(box, title="Communications log")
     async def list_notifications(
         ctx: Context,  # type: ignore[type-arg]
         recipient: Annotated[str | None, Field(description="An address or user ID.")] = None,
@@ -69,7 +69,7 @@ def register(server: FastMCP, write_tools: set[str]) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await communications.list_notifications(conn, query)
 
-    @tool(server, write_tools, title="Preview a notification")
+    @tool(box, title="Preview a notification")
     async def preview_notification(
         ctx: Context,  # type: ignore[type-arg]
         event_type: EventType,
@@ -83,7 +83,7 @@ def register(server: FastMCP, write_tools: set[str]) -> None:
                 conn, event_type, entity_type=entity_type, entity_id=entity_id
             )
 
-    @tool(server, write_tools, title="Notify about an event", write=True, idempotent=True)
+    @tool(box, title="Notify about an event", write=True, idempotent=True)
     async def notify_about(
         ctx: Context,  # type: ignore[type-arg]
         event_type: EventType,
@@ -99,7 +99,7 @@ def register(server: FastMCP, write_tools: set[str]) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Send a message", write=True)
+    @tool(box, title="Send a message", write=True)
     async def send_message(
         ctx: Context,  # type: ignore[type-arg]
         recipient: Annotated[
@@ -123,7 +123,7 @@ def register(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), message, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Mark a notification read", write=True, idempotent=True)
+    @tool(box, title="Mark a notification read", write=True, idempotent=True)
     async def mark_notification_read(
         ctx: Context,  # type: ignore[type-arg]
         notification_id: Annotated[int, Field(ge=1)],
@@ -133,7 +133,7 @@ def register(server: FastMCP, write_tools: set[str]) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await communications.mark_read(conn, actor_of(ctx), notification_id)
 
-    @tool(server, write_tools, title="List customer inquiries")
+    @tool(box, title="List customer inquiries")
     async def list_inquiries(
         ctx: Context,  # type: ignore[type-arg]
         customer_id: Annotated[str | None, Field(description="e.g. BOEING")] = None,
@@ -149,13 +149,13 @@ def register(server: FastMCP, write_tools: set[str]) -> None:
                 limit=limit,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Get a customer inquiry")
+    @tool(box, title="Get a customer inquiry")
     async def get_inquiry(ctx: Context, inquiry_id: InquiryId) -> Inquiry:  # type: ignore[type-arg]
         """One customer inquiry with its answer, if any."""
         async with plant_of(ctx).pool.connection() as conn:
             return await inquiries.get_inquiry(conn, inquiry_id)
 
-    @tool(server, write_tools, title="Log a customer inquiry", write=True)
+    @tool(box, title="Log a customer inquiry", write=True)
     async def create_inquiry(
         ctx: Context,  # type: ignore[type-arg]
         customer_id: Annotated[str, Field(min_length=1, max_length=32, description="e.g. BOEING")],
@@ -178,7 +178,7 @@ def register(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), new, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Answer a customer inquiry", write=True)
+    @tool(box, title="Answer a customer inquiry", write=True)
     async def answer_inquiry(
         ctx: Context,  # type: ignore[type-arg]
         inquiry_id: InquiryId,
@@ -191,7 +191,7 @@ def register(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), inquiry_id, response, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Close a customer inquiry", write=True, destructive=True)
+    @tool(box, title="Close a customer inquiry", write=True, destructive=True)
     async def close_inquiry(
         ctx: Context,  # type: ignore[type-arg]
         inquiry_id: InquiryId,

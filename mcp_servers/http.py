@@ -163,8 +163,9 @@ async def running(servers: Sequence[TitanServer]) -> AsyncIterator[None]:
         yield
 
 
-def standalone_app(domains: Sequence[str]) -> Starlette:
-    """An app serving only MCP for `domains` (what `titan mcp DOMAIN --http` runs)."""
+def standalone_app(domains: Sequence[str], *, url: str | None = None) -> Starlette:
+    """An app serving only MCP for `domains` (what `titan mcp DOMAIN --http` runs), on the
+    database at `url` or, without one, the database the settings locate."""
     from mcp_servers.runtime import open_plant
 
     ref = PlantRef()
@@ -172,7 +173,7 @@ def standalone_app(domains: Sequence[str]) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with open_plant() as plant:
+        async with open_plant(url) as plant:
             ref.set(plant)
             async with running(servers):
                 yield

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp import Context
 from pydantic import Field
 
 from mcp_servers.maintenance import MachineId
@@ -23,7 +23,7 @@ from mcp_servers.orders import (
     Reason,
     Sku,
 )
-from mcp_servers.runtime import actor_of, domain_tool, plant_of
+from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
 from tools.inventory import planning as stock_planning
 from tools.inventory import reorder as reorder_planning
 from tools.inventory import reservations
@@ -51,17 +51,17 @@ LineNo = Annotated[int | None, Field(ge=1, le=50, description="One order line; a
 Units = Annotated[int, Field(ge=1, le=1_000_000, description="Units (pieces, bars or heats).")]
 
 
-def register(server: FastMCP, write_tools: set[str]) -> None:
-    _register_stock(server, write_tools)
-    _register_finding(server, write_tools)
-    _register_reservations(server, write_tools)
-    _register_purchasing(server, write_tools)
+def register(box: ToolBox) -> None:
+    _register_stock(box)
+    _register_finding(box)
+    _register_reservations(box)
+    _register_purchasing(box)
 
 
-def _register_stock(server: FastMCP, write_tools: set[str]) -> None:
+def _register_stock(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="Stock levels")
+    @tool(box, title="Stock levels")
     async def stock_levels(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku | None = None,
@@ -73,7 +73,7 @@ def _register_stock(server: FastMCP, write_tools: set[str]) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await inventory.stock_levels(conn, sku=sku, facility_id=facility_id)
 
-    @tool(server, write_tools, title="Stock movements of a level")
+    @tool(box, title="Stock movements of a level")
     async def stock_movements(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku,
@@ -86,7 +86,7 @@ def _register_stock(server: FastMCP, write_tools: set[str]) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await inventory.movements(conn, sku, facility_id, limit=limit)
 
-    @tool(server, write_tools, title="Adjust stock", write=True, destructive=True)
+    @tool(box, title="Adjust stock", write=True, destructive=True)
     async def adjust_stock(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku,
@@ -113,7 +113,7 @@ def _register_stock(server: FastMCP, write_tools: set[str]) -> None:
                 reference_id=reference_id, idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Check reorder points", write=True, idempotent=True)
+    @tool(box, title="Check reorder points", write=True, idempotent=True)
     async def check_reorder(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku | None = None,
@@ -130,10 +130,10 @@ def _register_stock(server: FastMCP, write_tools: set[str]) -> None:
             )  # fmt: skip
 
 
-def _register_finding(server: FastMCP, write_tools: set[str]) -> None:
+def _register_finding(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="Search products")
+    @tool(box, title="Search products")
     async def search_products(
         ctx: Context,  # type: ignore[type-arg]
         text: Annotated[
@@ -151,7 +151,7 @@ def _register_finding(server: FastMCP, write_tools: set[str]) -> None:
                 conn, text=text, division_id=division_id, category=category, limit=limit
             )
 
-    @tool(server, write_tools, title="Alternatives for a short SKU")
+    @tool(box, title="Alternatives for a short SKU")
     async def find_alternatives(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku,
@@ -168,7 +168,7 @@ def _register_finding(server: FastMCP, write_tools: set[str]) -> None:
                 conn, sku, facility_id=facility_id, quantity=quantity
             )
 
-    @tool(server, write_tools, title="Reorder plan for a stock level")
+    @tool(box, title="Reorder plan for a stock level")
     async def reorder_plan(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku,
@@ -188,7 +188,7 @@ def _register_finding(server: FastMCP, write_tools: set[str]) -> None:
                 history_days=history_days,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Spare parts for a machine fault")
+    @tool(box, title="Spare parts for a machine fault")
     async def spare_parts_for_fault(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -201,10 +201,10 @@ def _register_finding(server: FastMCP, write_tools: set[str]) -> None:
             return await stock_planning.spare_parts_for(conn, machine_id, fault_type)
 
 
-def _register_reservations(server: FastMCP, write_tools: set[str]) -> None:
+def _register_reservations(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="Reserve stock for an order", write=True, idempotent=True)
+    @tool(box, title="Reserve stock for an order", write=True, idempotent=True)
     async def reserve_stock(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -223,7 +223,7 @@ def _register_reservations(server: FastMCP, write_tools: set[str]) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Release an order's stock", write=True, destructive=True,
+    @tool(box, title="Release an order's stock", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def release_stock(
         ctx: Context,  # type: ignore[type-arg]
@@ -240,7 +240,7 @@ def _register_reservations(server: FastMCP, write_tools: set[str]) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="An order's reservations")
+    @tool(box, title="An order's reservations")
     async def order_reservations(ctx: Context, order_id: OrderId) -> list[reservations.Reservation]:  # type: ignore[type-arg]
         """The stock held for an order: per line and facility, units and status (RESERVED,
         COMMITTED to production, RELEASED, FULFILLED by a shipment), oldest first."""
@@ -248,10 +248,10 @@ def _register_reservations(server: FastMCP, write_tools: set[str]) -> None:
             return await reservations.order_reservations(conn, order_id)
 
 
-def _register_purchasing(server: FastMCP, write_tools: set[str]) -> None:
+def _register_purchasing(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="List purchase orders")
+    @tool(box, title="List purchase orders")
     async def list_purchase_orders(
         ctx: Context,  # type: ignore[type-arg]
         status: PoStatus | None = None,
@@ -269,13 +269,13 @@ def _register_purchasing(server: FastMCP, write_tools: set[str]) -> None:
                 limit=limit, offset=offset,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Get a purchase order")
+    @tool(box, title="Get a purchase order")
     async def get_purchase_order(ctx: Context, po_id: PoId) -> PurchaseOrder:  # type: ignore[type-arg]
         """One purchase order: supplier, SKU, facility, quantity, price, status and dates."""
         async with plant_of(ctx).pool.connection() as conn:
             return await purchasing.get_purchase_order(conn, po_id)
 
-    @tool(server, write_tools, title="Raise a purchase order", write=True)
+    @tool(box, title="Raise a purchase order", write=True)
     async def create_purchase_order(
         ctx: Context,  # type: ignore[type-arg]
         supplier_id: SupplierId,
@@ -300,7 +300,7 @@ def _register_purchasing(server: FastMCP, write_tools: set[str]) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Purchase order shipped", write=True, idempotent=True)
+    @tool(box, title="Purchase order shipped", write=True, idempotent=True)
     async def mark_po_in_transit(
         ctx: Context,  # type: ignore[type-arg]
         po_id: PoId,
@@ -312,7 +312,7 @@ def _register_purchasing(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), po_id, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Purchase order delayed", write=True)
+    @tool(box, title="Purchase order delayed", write=True)
     async def delay_purchase_order(
         ctx: Context,  # type: ignore[type-arg]
         po_id: PoId,
@@ -330,7 +330,7 @@ def _register_purchasing(server: FastMCP, write_tools: set[str]) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Receive a purchase order", write=True, idempotent=True)
+    @tool(box, title="Receive a purchase order", write=True, idempotent=True)
     async def receive_purchase_order(
         ctx: Context,  # type: ignore[type-arg]
         po_id: PoId,
@@ -343,7 +343,7 @@ def _register_purchasing(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), po_id, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Cancel a purchase order", write=True, destructive=True,
+    @tool(box, title="Cancel a purchase order", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def cancel_purchase_order(
         ctx: Context,  # type: ignore[type-arg]

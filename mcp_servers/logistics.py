@@ -9,11 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp import Context
 from pydantic import Field
 
 from mcp_servers.orders import FacilityId, IdempotencyKey, Limit, Offset, OrderId, Reason, Region
-from mcp_servers.runtime import actor_of, domain_tool, plant_of
+from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
 from tools.logistics import rates as shipping_rates
 from tools.logistics import shipments as logistics
 from tools.logistics import tracking as shipment_tracking
@@ -40,23 +40,23 @@ FutureTime = Annotated[
 RoadStatus = Literal["IN_TRANSIT", "OUT_FOR_DELIVERY", "EXCEPTION"]
 
 
-def register(server: FastMCP, write_tools: set[str]) -> None:
-    _register_reads(server, write_tools)
-    _register_dock(server, write_tools)
-    _register_road(server, write_tools)
+def register(box: ToolBox) -> None:
+    _register_reads(box)
+    _register_dock(box)
+    _register_road(box)
 
 
-def _register_reads(server: FastMCP, write_tools: set[str]) -> None:
+def _register_reads(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="List carriers")
+    @tool(box, title="List carriers")
     async def list_carriers(ctx: Context) -> list[shipping_rates.Carrier]:  # type: ignore[type-arg]
         """The carriers Titan ships with: reliability (share of on-time deliveries), the
         service levels they offer and the regions they deliver to."""
         async with plant_of(ctx).pool.connection() as conn:
             return await shipping_rates.list_carriers(conn)
 
-    @tool(server, write_tools, title="Shipping estimates")
+    @tool(box, title="Shipping estimates")
     async def shipping_estimates(
         ctx: Context,  # type: ignore[type-arg]
         origin_facility_id: Annotated[FacilityId, Field(description="Where it leaves from.")],
@@ -74,14 +74,14 @@ def _register_reads(server: FastMCP, write_tools: set[str]) -> None:
                 weight_kg=weight_kg, carrier_id=carrier_id, service_level=service_level,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Get a shipment")
+    @tool(box, title="Get a shipment")
     async def get_shipment(ctx: Context, shipment_id: ShipmentId) -> Shipment:  # type: ignore[type-arg]
         """One shipment: order, carrier, service level, status, tracking number, weight (kg),
         cost (USD), ETA, its lines and every tracking scan with place and reason."""
         async with plant_of(ctx).pool.connection() as conn:
             return await logistics.get_shipment(conn, shipment_id)
 
-    @tool(server, write_tools, title="List shipments")
+    @tool(box, title="List shipments")
     async def list_shipments(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId | None = None,
@@ -98,7 +98,7 @@ def _register_reads(server: FastMCP, write_tools: set[str]) -> None:
                 offset=offset,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Track a shipment")
+    @tool(box, title="Track a shipment")
     async def track_shipment(
         ctx: Context,  # type: ignore[type-arg]
         tracking_number: Annotated[
@@ -116,10 +116,10 @@ def _register_reads(server: FastMCP, write_tools: set[str]) -> None:
             return await logistics.track(conn, tracking_number)
 
 
-def _register_dock(server: FastMCP, write_tools: set[str]) -> None:
+def _register_dock(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="Create shipments for an order", write=True, idempotent=True)
+    @tool(box, title="Create shipments for an order", write=True, idempotent=True)
     async def create_shipments(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -139,7 +139,7 @@ def _register_dock(server: FastMCP, write_tools: set[str]) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Print a shipping label", write=True, idempotent=True)
+    @tool(box, title="Print a shipping label", write=True, idempotent=True)
     async def print_label(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,
@@ -151,7 +151,7 @@ def _register_dock(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), shipment_id, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Carrier picked up a shipment", write=True, idempotent=True)
+    @tool(box, title="Carrier picked up a shipment", write=True, idempotent=True)
     async def pick_up_shipment(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,
@@ -167,7 +167,7 @@ def _register_dock(server: FastMCP, write_tools: set[str]) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Cancel a shipment", write=True, destructive=True,
+    @tool(box, title="Cancel a shipment", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def cancel_shipment(
         ctx: Context,  # type: ignore[type-arg]
@@ -183,10 +183,10 @@ def _register_dock(server: FastMCP, write_tools: set[str]) -> None:
             )
 
 
-def _register_road(server: FastMCP, write_tools: set[str]) -> None:
+def _register_road(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="Record a carrier scan", write=True)
+    @tool(box, title="Record a carrier scan", write=True)
     async def advance_shipment(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,
@@ -206,7 +206,7 @@ def _register_road(server: FastMCP, write_tools: set[str]) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Shipment delayed", write=True)
+    @tool(box, title="Shipment delayed", write=True)
     async def delay_shipment(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,
@@ -223,7 +223,7 @@ def _register_road(server: FastMCP, write_tools: set[str]) -> None:
                 location=location, idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Shipment delivered", write=True, idempotent=True)
+    @tool(box, title="Shipment delivered", write=True, idempotent=True)
     async def deliver_shipment(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,

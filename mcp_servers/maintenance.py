@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp import Context
 from pydantic import Field
 
-from mcp_servers.runtime import actor_of, domain_tool, plant_of
+from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
 from tools.machine_data import production, thresholds
 from tools.machine_data.sensors import Sensor
 from tools.maintenance import anomalies, health, prediction, work_orders
@@ -36,15 +36,15 @@ IdempotencyKey = Annotated[
 ]
 
 
-def register(server: FastMCP, write_tools: set[str]) -> None:
-    _register_condition(server, write_tools)
-    _register_work_orders(server, write_tools)
+def register(box: ToolBox) -> None:
+    _register_condition(box)
+    _register_work_orders(box)
 
 
-def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
+def _register_condition(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="List machines")
+    @tool(box, title="List machines")
     async def list_machines(
         ctx: Context,  # type: ignore[type-arg]
         facility_id: FacilityId | None = None,
@@ -58,7 +58,7 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
                 conn, facility_id=facility_id, wc_type=wc_type, status=status
             )
 
-    @tool(server, write_tools, title="Health of one machine")
+    @tool(box, title="Health of one machine")
     async def machine_health(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -70,7 +70,7 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await health.machine_health(conn, machine_id, window_minutes=window_minutes)
 
-    @tool(server, write_tools, title="Health of the plant's machines")
+    @tool(box, title="Health of the plant's machines")
     async def plant_health(
         ctx: Context,  # type: ignore[type-arg]
         facility_id: FacilityId | None = None,
@@ -83,7 +83,7 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
                 conn, facility_id=facility_id, window_minutes=window_minutes
             )
 
-    @tool(server, write_tools, title="Detect anomalies", write=True, idempotent=True)
+    @tool(box, title="Detect anomalies", write=True, idempotent=True)
     async def detect_anomalies(
         ctx: Context,  # type: ignore[type-arg]
         machine_ids: Annotated[
@@ -101,7 +101,7 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
                 window_minutes=window_minutes,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Scan for anomalies without recording")
+    @tool(box, title="Scan for anomalies without recording")
     async def scan_anomalies(
         ctx: Context,  # type: ignore[type-arg]
         machine_ids: Annotated[
@@ -117,7 +117,7 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
                 conn, machine_ids=machine_ids or None, window_minutes=window_minutes
             )
 
-    @tool(server, write_tools, title="List anomalies")
+    @tool(box, title="List anomalies")
     async def list_anomalies(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId | None = None,
@@ -131,7 +131,7 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
                 conn, machine_id=machine_id, status=status, since=since, limit=limit
             )
 
-    @tool(server, write_tools, title="Classify a machine's fault")
+    @tool(box, title="Classify a machine's fault")
     async def classify_fault(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -144,7 +144,7 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
                 conn, machine_id, window_minutes=window_minutes
             )
 
-    @tool(server, write_tools, title="Predict a machine's failure", write=True)
+    @tool(box, title="Predict a machine's failure", write=True)
     async def predict_failure(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -161,7 +161,7 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
                 horizon_hours=horizon_hours,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Estimate a machine's failure without storing it")
+    @tool(box, title="Estimate a machine's failure without storing it")
     async def estimate_failure(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -179,10 +179,10 @@ def _register_condition(server: FastMCP, write_tools: set[str]) -> None:
             )  # fmt: skip
 
 
-def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
+def _register_work_orders(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="List work orders")
+    @tool(box, title="List work orders")
     async def list_work_orders(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId | None = None,
@@ -196,13 +196,13 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
                 conn, machine_id=machine_id, status=status, facility_id=facility_id, limit=limit
             )
 
-    @tool(server, write_tools, title="Get a work order")
+    @tool(box, title="Get a work order")
     async def get_work_order(ctx: Context, work_order_id: WorkOrderId) -> work_orders.WorkOrder:  # type: ignore[type-arg]
         """One work order with its parts (reserved, consumed) and history."""
         async with plant_of(ctx).pool.connection() as conn:
             return await work_orders.get_work_order(conn, work_order_id)
 
-    @tool(server, write_tools, title="Open a work order", write=True)
+    @tool(box, title="Open a work order", write=True)
     async def create_work_order(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -222,7 +222,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Schedule a work order", write=True, idempotent=True)
+    @tool(box, title="Schedule a work order", write=True, idempotent=True)
     async def schedule_work_order(
         ctx: Context,  # type: ignore[type-arg]
         work_order_id: WorkOrderId,
@@ -237,7 +237,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
                 ends_at=ends_at, assigned_to=assigned_to,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Start a work order", write=True, idempotent=True)
+    @tool(box, title="Start a work order", write=True, idempotent=True)
     async def start_work_order(ctx: Context, work_order_id: WorkOrderId) -> work_orders.WorkOrder:  # type: ignore[type-arg]
         """Start the work: the machine goes into MAINTENANCE (all parts must be reserved)."""
         async with plant_of(ctx).pool.connection() as conn:
@@ -245,7 +245,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), work_order_id=work_order_id
             )
 
-    @tool(server, write_tools, title="Complete a work order", write=True)
+    @tool(box, title="Complete a work order", write=True)
     async def complete_work_order(
         ctx: Context,  # type: ignore[type-arg]
         work_order_id: WorkOrderId,
@@ -257,7 +257,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), work_order_id=work_order_id, resolution=resolution
             )
 
-    @tool(server, write_tools, title="Cancel a work order", write=True, destructive=True)
+    @tool(box, title="Cancel a work order", write=True, destructive=True)
     async def cancel_work_order(
         ctx: Context,  # type: ignore[type-arg]
         work_order_id: WorkOrderId,
@@ -269,7 +269,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), work_order_id=work_order_id, reason=reason
             )
 
-    @tool(server, write_tools, title="Sensor thresholds of machines")
+    @tool(box, title="Sensor thresholds of machines")
     async def sensor_thresholds(
         ctx: Context,  # type: ignore[type-arg]
         machine_ids: Annotated[list[str], Field(min_length=1, max_length=50)],
@@ -279,7 +279,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await thresholds.effective_thresholds(conn, machine_ids)
 
-    @tool(server, write_tools, title="Set a sensor threshold", write=True, idempotent=True)
+    @tool(box, title="Set a sensor threshold", write=True, idempotent=True)
     async def set_sensor_threshold(
         ctx: Context,  # type: ignore[type-arg]
         sensor: Sensor,
@@ -298,7 +298,7 @@ def _register_work_orders(server: FastMCP, write_tools: set[str]) -> None:
                 machine_id=machine_id,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="OEE")
+    @tool(box, title="OEE")
     async def oee(
         ctx: Context,  # type: ignore[type-arg]
         start: date,

@@ -11,10 +11,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp import Context
 from pydantic import BaseModel, Field
 
-from mcp_servers.runtime import actor_of, domain_tool, plant_of
+from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
 from tools.orders import orders
 from tools.orders import progress as order_progress
 from tools.orders.contracts import ContractReview, LineRequest, OrderDraft
@@ -67,11 +67,11 @@ class NewOrderLine(BaseModel):
     ] = None
 
 
-def register_order_reads(server: FastMCP, write_tools: set[str]) -> None:
+def register_order_reads(box: ToolBox) -> None:
     """The order reads, which every specialist's server serves."""
     tool = domain_tool
 
-    @tool(server, write_tools, title="Get an order")
+    @tool(box, title="Get an order")
     async def get_order(ctx: Context, order_id: OrderId) -> Order:  # type: ignore[type-arg]
         """One customer order: status, customer, priority, rush flag, due date, facility,
         destination region, its lines (SKU, quantity, unit price, quantity shipped) and its
@@ -79,7 +79,7 @@ def register_order_reads(server: FastMCP, write_tools: set[str]) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await orders.get_order(conn, order_id)
 
-    @tool(server, write_tools, title="List or search orders")
+    @tool(box, title="List or search orders")
     async def list_orders(
         ctx: Context,  # type: ignore[type-arg]
         customer_id: CustomerId | None = None,
@@ -103,7 +103,7 @@ def register_order_reads(server: FastMCP, write_tools: set[str]) -> None:
                 due_after=due_after, limit=limit, offset=offset,
             )  # fmt: skip
 
-    @tool(server, write_tools, title="Check an order against its contract")
+    @tool(box, title="Check an order against its contract")
     async def review_order(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -116,16 +116,16 @@ def register_order_reads(server: FastMCP, write_tools: set[str]) -> None:
             return await orders.review_order(conn, order_id, on=on)
 
 
-def register_order_writes(server: FastMCP, write_tools: set[str]) -> None:
+def register_order_writes(box: ToolBox) -> None:
     """The order writes, served by the inventory server."""
-    _register_intake(server, write_tools)
-    _register_progress(server, write_tools)
+    _register_intake(box)
+    _register_progress(box)
 
 
-def _register_intake(server: FastMCP, write_tools: set[str]) -> None:
+def _register_intake(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="Create an order", write=True)
+    @tool(box, title="Create an order", write=True)
     async def create_order(
         ctx: Context,  # type: ignore[type-arg]
         customer_id: CustomerId,
@@ -164,7 +164,7 @@ def _register_intake(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), draft, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Validate an order", write=True, idempotent=True)
+    @tool(box, title="Validate an order", write=True, idempotent=True)
     async def validate_order(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -177,7 +177,7 @@ def _register_intake(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), order_id, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Put an order on hold", write=True, destructive=True,
+    @tool(box, title="Put an order on hold", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def hold_order(
         ctx: Context,  # type: ignore[type-arg]
@@ -192,7 +192,7 @@ def _register_intake(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), order_id, reason=reason, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Release an order's hold", write=True, idempotent=True)
+    @tool(box, title="Release an order's hold", write=True, idempotent=True)
     async def release_order(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -205,7 +205,7 @@ def _register_intake(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), order_id, note=note, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Cancel an order", write=True, destructive=True,
+    @tool(box, title="Cancel an order", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def cancel_order(
         ctx: Context,  # type: ignore[type-arg]
@@ -221,10 +221,10 @@ def _register_intake(server: FastMCP, write_tools: set[str]) -> None:
             )
 
 
-def _register_progress(server: FastMCP, write_tools: set[str]) -> None:
+def _register_progress(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(server, write_tools, title="Start an order's production", write=True, idempotent=True)
+    @tool(box, title="Start an order's production", write=True, idempotent=True)
     async def start_order_production(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -237,7 +237,7 @@ def _register_progress(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), order_id, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Mark an order ready to ship", write=True, idempotent=True)
+    @tool(box, title="Mark an order ready to ship", write=True, idempotent=True)
     async def mark_order_ready(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -249,7 +249,7 @@ def _register_progress(server: FastMCP, write_tools: set[str]) -> None:
                 conn, actor_of(ctx), order_id, idempotency_key=idempotency_key
             )
 
-    @tool(server, write_tools, title="Complete a delivered order", write=True, idempotent=True)
+    @tool(box, title="Complete a delivered order", write=True, idempotent=True)
     async def complete_order(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,

@@ -14,26 +14,23 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
-from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp import Context
 from mcp.server.fastmcp.exceptions import ToolError
+from mcp.server.fastmcp.tools import Tool
 from mcp.types import ToolAnnotations
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from mcp_servers import schema_cache, tool_cache
 from tools.accounts.accounts import Principal, Role, require_role
 from tools.core import admin, db
 from tools.core.errors import TitanError
 from tools.core.operations import Actor
 
 log = logging.getLogger(__name__)
-
-schema_cache.install()
-tool_cache.install()
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,9 +62,12 @@ class Plant:
 
 
 @asynccontextmanager
-async def open_plant() -> AsyncIterator[Plant]:
-    """Locate the database (starting the embedded one if need be), migrate it, open a pool."""
-    location = await asyncio.to_thread(db.locate)
+async def open_plant(url: str | None = None) -> AsyncIterator[Plant]:
+    """The database at `url`, else the one the settings locate (starting the embedded one if
+    need be): migrated, with a pool open."""
+    location = (
+        db.DatabaseLocation(url=url, embedded=False) if url else await asyncio.to_thread(db.locate)
+    )
     async with db.connection(location.url) as conn:
         await admin.prepare(conn)
     pool = db.make_pool(location.url)
@@ -132,16 +132,24 @@ def _find_context(args: tuple[object, ...], kwargs: dict[str, object]) -> Contex
     return None
 
 
+@dataclass
+class ToolBox:
+    """The tools a registrar makes, built once through the SDK's `Tool.from_function` and
+    shared by every server that serves them; and which of them write."""
+
+    tools: list[Tool] = field(default_factory=list)
+    write_tools: set[str] = field(default_factory=set)
+
+
 def domain_tool(
-    server: FastMCP,
-    write_tools: set[str],
+    box: ToolBox,
     *,
     title: str,
     write: bool = False,
     destructive: bool = False,
     idempotent: bool = False,
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Register an async function as a tool with annotations, role checks and error mapping.
+    """Make an async function a tool of `box`, with annotations, role checks and error mapping.
 
     Read tools are marked read-only and idempotent. Write tools need the supervisor role or
     higher; `destructive` marks writes that remove or cancel something, `idempotent` writes that
@@ -177,11 +185,11 @@ def domain_tool(
             idempotentHint=idempotent if write else True,
             openWorldHint=False,
         )
-        server.tool(name=name, annotations=annotations, structured_output=True)(guarded)
-        registered = server._tool_manager.get_tool(name)
-        schema_cache.trust(registered.output_schema if registered else None)
+        box.tools.append(
+            Tool.from_function(guarded, name=name, annotations=annotations, structured_output=True)
+        )
         if write:
-            write_tools.add(name)
+            box.write_tools.add(name)
         return guarded
 
     return register

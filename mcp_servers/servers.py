@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp.tools import Tool
 
 from mcp_servers import (
     communications,
@@ -19,7 +21,8 @@ from mcp_servers import (
     resources,
     scheduling,
 )
-from mcp_servers.runtime import Plant, open_plant
+from mcp_servers.runtime import Plant, ToolBox, open_plant
+from mcp_servers.sessions import TitanMCP
 
 
 class PlantSource(Protocol):
@@ -27,7 +30,7 @@ class PlantSource(Protocol):
     def plant(self) -> Plant: ...
 
 
-Registrar = Callable[[FastMCP, set[str]], None]
+Registrar = Callable[[ToolBox], None]
 
 # Every specialist may read orders; the inventory agent also writes them (orders have no agent).
 DOMAIN_REGISTRARS: dict[str, tuple[Registrar, ...]] = {
@@ -65,11 +68,22 @@ INSTRUCTIONS = {
 
 @dataclass
 class TitanServer:
-    """A built MCP server and which of its tools write."""
+    """A built MCP server, its tools and which of them write."""
 
     domain: str
     mcp: FastMCP
+    tools: list[Tool] = field(default_factory=list)
     write_tools: set[str] = field(default_factory=set)
+
+
+@functools.cache
+def tools_of(register: Registrar) -> ToolBox:
+    """A registrar's tools, derived once per process (about 10 ms a tool): every server built
+    afterwards serves the same `Tool` objects, whose functions reach the plant through the
+    call's context, never through the server that was built."""
+    box = ToolBox()
+    register(box)
+    return box
 
 
 def build_server(
@@ -98,7 +112,11 @@ def build_server(
         async with open_plant() as opened:
             yield opened
 
-    server = FastMCP(
+    names = DOMAIN_REGISTRARS if domain == "all" else {domain: DOMAIN_REGISTRARS[domain]}
+    # Servers share registrars (the order reads): each registrar's tools once.
+    registrars = list(dict.fromkeys(r for group in names.values() for r in group))
+    tools = [tool for register in registrars for tool in tools_of(register).tools]
+    server = TitanMCP(
         name=f"titan-{domain}",
         instructions=INSTRUCTIONS.get(domain),
         lifespan=lifespan,
@@ -106,14 +124,9 @@ def build_server(
         streamable_http_path="/",
         stateless_http=stateless_http,
         json_response=stateless_http,
+        tools=tools,
     )
-    built = TitanServer(domain=domain, mcp=server)
-    names = DOMAIN_REGISTRARS if domain == "all" else {domain: DOMAIN_REGISTRARS[domain]}
-    done: set[Registrar] = set()
-    for registrars in names.values():
-        for register in registrars:
-            if register not in done:  # servers share registrars (the order reads); once each
-                done.add(register)
-                register(server, built.write_tools)
+    writes = set().union(*(tools_of(register).write_tools for register in registrars))
+    built = TitanServer(domain=domain, mcp=server, tools=tools, write_tools=writes)
     resources.register(server)
     return built

@@ -16,6 +16,6 @@ def test_the_readme_lists_every_mcp_server_with_its_tools() -> None:
 
     for domain in DOMAIN_REGISTRARS:
         built = build_server(domain)
-        tools = sorted(t.name for t in built.mcp._tool_manager.list_tools())
+        tools = sorted(t.name for t in built.tools)
         expected = ", ".join(f"{t}*" if t in built.write_tools else t for t in tools)
         assert rows.get(domain) == expected, domain

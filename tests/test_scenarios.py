@@ -10,8 +10,8 @@ import pytest
 from simulation.config import SimConfig
 from simulation.context import rows
 from simulation.engine import Engine
-from simulation.scenarios.run import ScenarioReport
-from simulation.scenarios.staging import play, scenario_name, stage
+from simulation.scenarios.run import ScenarioReport, scenario_name
+from simulation.scenarios.staging import play, stage
 from tools.core import db
 from tools.core.clock import FixedClock
 from tools.core.errors import ValidationError

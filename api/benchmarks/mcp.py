@@ -18,12 +18,12 @@ import uvicorn
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.memory import create_connected_server_and_client_session
 
 from api.benchmarks.harness import Measurement, measure
 from mcp_servers.http import standalone_app
 from mcp_servers.runtime import Plant
 from mcp_servers.servers import build_server
+from mcp_servers.sessions import TitanClientSession, connect
 from tools.accounts import accounts
 from tools.core import db
 from tools.core.operations import SYSTEM
@@ -55,8 +55,8 @@ async def bench_direct(plant: Plant, *, repeat: int) -> Measurement:
 
 
 async def bench_in_memory(plant: Plant, *, repeat: int) -> Measurement:
-    server = build_server("maintenance", plant=plant).mcp._mcp_server
-    async with create_connected_server_and_client_session(server) as client:
+    server = build_server("maintenance", plant=plant).mcp
+    async with connect(server) as client:
 
         async def call(_: int) -> None:
             await _call(client)
@@ -70,7 +70,7 @@ async def bench_stdio(url: str, *, repeat: int) -> Measurement:
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "api.cli.main", "mcp", "maintenance"], env=env
     )
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
+    async with stdio_client(params) as (read, write), TitanClientSession(read, write) as client:
         await client.initialize()
 
         async def call(_: int) -> None:
@@ -84,42 +84,30 @@ async def bench_http(url: str, plant: Plant, *, repeat: int) -> Measurement:
         token = (await accounts.create_key(conn, SYSTEM, role="operator", label="bench")).token
     port = _free_port()
     config = uvicorn.Config(
-        standalone_app(["maintenance"]), host="127.0.0.1", port=port, log_level="warning"
+        standalone_app(["maintenance"], url=url), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
-    previous = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url  # the standalone app locates its database from settings
-    from tools.core.settings import get_settings
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(server.serve)
+        with anyio.fail_after(30):
+            while not server.started:
+                await anyio.sleep(0.02)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            httpx.AsyncClient(headers=headers, timeout=30) as http,
+            streamable_http_client(
+                f"http://127.0.0.1:{port}/mcp/maintenance", http_client=http
+            ) as (read, write, _),
+            TitanClientSession(read, write) as client,
+        ):
+            await client.initialize()
 
-    get_settings.cache_clear()
-    try:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(server.serve)
-            with anyio.fail_after(30):
-                while not server.started:
-                    await anyio.sleep(0.02)
-            headers = {"Authorization": f"Bearer {token}"}
-            async with (
-                httpx.AsyncClient(headers=headers, timeout=30) as http,
-                streamable_http_client(
-                    f"http://127.0.0.1:{port}/mcp/maintenance", http_client=http
-                ) as (read, write, _),
-                ClientSession(read, write) as client,
-            ):
-                await client.initialize()
+            async def call(_: int) -> None:
+                await _call(client)
 
-                async def call(_: int) -> None:
-                    await _call(client)
-
-                result = await measure("MCP over streamable HTTP", call, repeat=repeat, note=TOOL)
-            server.should_exit = True
-        return result
-    finally:
-        if previous is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = previous
-        get_settings.cache_clear()
+            result = await measure("MCP over streamable HTTP", call, repeat=repeat, note=TOOL)
+        server.should_exit = True
+    return result
 
 
 async def run_mcp_bench(url: str, *, quick: bool, progress: Progress) -> list[Measurement]:

@@ -41,7 +41,7 @@ def mcp(
     if list_servers:
         for name in DOMAINS:
             server = build_server(name)
-            tools = sorted(t.name for t in server.mcp._tool_manager.list_tools())
+            tools = sorted(t.name for t in server.tools)
             marked = [f"{t}*" if t in server.write_tools else t for t in tools]
             typer.echo(f"{name}: {', '.join(marked)}")
         typer.echo("(* writes: over HTTP they need the supervisor role or higher)")

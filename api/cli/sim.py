@@ -23,8 +23,7 @@ from simulation import state
 from simulation.config import SimConfig
 from simulation.context import rows
 from simulation.lock import holder
-from simulation.scenarios.run import ScenarioReport
-from simulation.scenarios.staging import SCENARIOS, play, scenario_name
+from simulation.scenarios.run import SCENARIOS, ScenarioReport, scenario_name
 from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.errors import ConflictError
@@ -185,6 +184,8 @@ def sim_scenario(
         async with prepared() as (_, conn), _engine(conn, paused=True) as (engine, ok):
             if not ok:
                 return await _queue(conn, "scenario", {"name": key}, wait)
+            from simulation.scenarios.staging import play
+
             return await play(engine, key, solve_seconds=solve_seconds)
 
     result = run(job)

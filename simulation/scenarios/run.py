@@ -133,6 +133,27 @@ class Scenario:
     plan: Callable[[ScenarioRun], Plan]
 
 
+# The scenarios by name (their plans are in `simulation.scenarios.staging`).
+# Where each part of the full demo starts (plant minutes); the parts run at twice the pace.
+FULL_DEMO = (
+    ("phoenix-incident", 0.0),
+    ("boeing-expedite", 5.0),
+    ("supply-crisis", 10.0),
+    ("machine-down", 20.0),
+    ("faa-audit", 30.0),
+)
+SCENARIOS = (*(name for name, _ in FULL_DEMO), "full-demo")
+MINUTES = 60.0
+
+
+def scenario_name(name: str) -> str:
+    """The scenario's name from any spelling ("Phoenix Incident", phoenix_incident, ...)."""
+    key = "-".join(name.strip().lower().replace("_", " ").replace("-", " ").split())
+    if key not in SCENARIOS:
+        raise ValidationError(f"no scenario {name!r}; scenarios are {', '.join(SCENARIOS)}")
+    return key
+
+
 # ───────────────────────── what several scenarios do ─────────────────────────
 
 

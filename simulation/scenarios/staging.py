@@ -31,9 +31,18 @@ from pydantic import JsonValue
 from simulation.scenarios.audit import faa_audit
 from simulation.scenarios.maintenance import machine_down, phoenix_incident
 from simulation.scenarios.orders import boeing_expedite, supply_crisis
-from simulation.scenarios.run import Scenario, ScenarioReport, ScenarioRun, Stage, Step
+from simulation.scenarios.run import (
+    FULL_DEMO,
+    MINUTES,
+    Scenario,
+    ScenarioReport,
+    ScenarioRun,
+    Stage,
+    Step,
+    scenario_name,
+)
 from tools.core import clock, events
-from tools.core.errors import TitanError, ValidationError
+from tools.core.errors import TitanError
 
 
 def _registry() -> dict[str, Scenario]:
@@ -44,26 +53,6 @@ def _registry() -> dict[str, Scenario]:
         "faa-audit": Scenario("FAA Audit", faa_audit),
         "machine-down": Scenario("Machine Down", machine_down),
     }
-
-
-# Where each part of the full demo starts (plant minutes); the parts run at twice the pace.
-FULL_DEMO = (
-    ("phoenix-incident", 0.0),
-    ("boeing-expedite", 5.0),
-    ("supply-crisis", 10.0),
-    ("machine-down", 20.0),
-    ("faa-audit", 30.0),
-)
-SCENARIOS = (*(name for name, _ in FULL_DEMO), "full-demo")
-MINUTES = 60.0
-
-
-def scenario_name(name: str) -> str:
-    """The scenario's name from any spelling ("Phoenix Incident", phoenix_incident, ...)."""
-    key = "-".join(name.strip().lower().replace("_", " ").replace("-", " ").split())
-    if key not in SCENARIOS:
-        raise ValidationError(f"no scenario {name!r}; scenarios are {', '.join(SCENARIOS)}")
-    return key
 
 
 async def stage(

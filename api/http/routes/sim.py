@@ -23,7 +23,7 @@ from api.http.service import Service, service_of
 from simulation import state
 from simulation.config import GeneratorName
 from simulation.lock import holder
-from simulation.scenarios.staging import scenario_name
+from simulation.scenarios.run import scenario_name
 from simulation.world.faults import GroundTruth, end_faults, start_fault
 from simulation.world.signals import PATTERNS
 from tools.core import clock

@@ -22,7 +22,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcp_servers.runtime import PRINCIPAL_SCOPE_KEY, WRITE_ROLE, Plant
 from mcp_servers.servers import TitanServer, build_server
 from tools.accounts import accounts
-from tools.core.errors import AuthenticationError
+from tools.core.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    TitanError,
+    ValidationError,
+)
 
 MAX_BODY_BYTES = 1_048_576
 
@@ -43,9 +48,16 @@ class PlantRef:
         return self._plant
 
 
-def _error(status: int, error: str, detail: str) -> JSONResponse:
+class TooLargeError(ValidationError):
+    """A request body over the limit."""
+
+    code = "too_large"
+
+
+def _error(status: int, exc: TitanError) -> JSONResponse:
+    """The service's one error body (`tools.core.errors.error_body`), as the REST API answers."""
     headers = {"WWW-Authenticate": 'Bearer realm="titan"'} if status == 401 else None
-    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+    return JSONResponse({"error": exc.error_body()}, status_code=status, headers=headers)
 
 
 class ApiKeyGate:
@@ -67,7 +79,7 @@ class ApiKeyGate:
             async with self.plant.plant.pool.connection() as conn:
                 principal = await accounts.authenticate(conn, token)
         except AuthenticationError as exc:
-            await _error(401, "unauthorized", str(exc))(scope, receive, send)
+            await _error(401, exc)(scope, receive, send)
             return
         body = b""
         if scope["method"] == "POST":
@@ -78,9 +90,10 @@ class ApiKeyGate:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
-                    await _error(413, "too_large", f"requests are at most {MAX_BODY_BYTES} bytes")(
-                        scope, receive, send
+                    too_large = TooLargeError(
+                        f"requests are at most {MAX_BODY_BYTES} bytes", limit=MAX_BODY_BYTES
                     )
+                    await _error(413, too_large)(scope, receive, send)
                     return
                 chunks.append(chunk)
                 more = message.get("more_body", False)
@@ -91,7 +104,10 @@ class ApiKeyGate:
                     f"the tool {denied} changes the plant and needs the role {WRITE_ROLE} or "
                     f"higher; this key is {principal.role}"
                 )
-                await _error(403, "forbidden", detail)(scope, receive, send)
+                refused = PermissionDeniedError(
+                    detail, tool=denied, role=principal.role, required=WRITE_ROLE
+                )
+                await _error(403, refused)(scope, receive, send)
                 return
         scope[PRINCIPAL_SCOPE_KEY] = principal
         await self.app(

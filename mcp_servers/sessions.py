@@ -34,22 +34,57 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from mcp import ClientSession
 from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
 from mcp.shared.memory import create_client_server_memory_streams
-from mcp.types import CallToolResult, ContentBlock
+from mcp.types import CallToolResult, ContentBlock, TextContent
+from pydantic import ValidationError as PydanticValidationError
 from referencing import Registry
+
+from tools.core.errors import TitanError, error_body
 
 
 class TitanMCP(FastMCP):
-    """FastMCP whose tool results go out as built, without a second schema check."""
+    """FastMCP whose tool results go out as built, without a second schema check, and whose
+    tool errors carry the service's error body as structured content (`{"error": {"code",
+    "message", "details"}}`, as the REST API answers), so a client can branch on the code."""
 
     async def call_tool(  # type: ignore[override]
         self, name: str, arguments: dict[str, Any]
     ) -> Sequence[ContentBlock] | dict[str, Any] | CallToolResult:
-        result = await super().call_tool(name, arguments)
+        try:
+            result = await super().call_tool(name, arguments)
+        except ToolError as exc:
+            body = _error_body_of(exc)
+            if body is None:
+                raise
+            text = TextContent(type="text", text=str(exc))
+            return CallToolResult(content=[text], structuredContent=body, isError=True)
         if isinstance(result, tuple):  # (content, structured): a tool with an output schema
             content, structured = result
             return CallToolResult(content=list(content), structuredContent=structured)
         return result
+
+
+def _error_body_of(exc: BaseException) -> dict[str, Any] | None:
+    """The error body for a tool error caused by a domain error or by arguments that do not
+    fit the tool (per field, as the REST API words them); None for anything else."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TitanError):
+            return error_body(seen.code, seen.message, seen.details)
+        if isinstance(seen, PydanticValidationError):
+            details: list[dict[str, Any]] = [
+                {
+                    "field": ".".join(str(part) for part in problem["loc"]),
+                    "reason": problem["msg"],
+                    "type": problem["type"],
+                }
+                for problem in seen.errors()
+            ]
+            fields = ", ".join(d["field"] for d in details)
+            return error_body("validation_error", f"the arguments are invalid: {fields}", details)
+        seen = seen.__cause__
+    return None
 
 
 @functools.lru_cache(maxsize=512)

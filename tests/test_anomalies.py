@@ -214,7 +214,9 @@ async def test_anomalies_are_acknowledged_then_resolved_and_listed(
         anomaly.anomaly_id
     ]
     assert await list_anomalies(plant, "PHX-CNC-007", status="OPEN") == []
-    with pytest.raises(InvalidTransitionError, match="is RESOLVED and cannot become 'OPEN'"):
+    with pytest.raises(
+        InvalidTransitionError, match="is RESOLVED, a final status: it cannot become OPEN"
+    ):
         await set_anomaly_status(plant, DETECTOR, anomaly_id=anomaly.anomaly_id, status="OPEN")
     with pytest.raises(NotFoundError, match="anomaly 999 does not exist"):
         await set_anomaly_status(plant, DETECTOR, anomaly_id=999, status="RESOLVED")

@@ -23,7 +23,7 @@ from tools.demo import plant as demo_plant
 from tools.inventory.reservations import release_stock, reserve_stock
 from tools.inventory.stock import adjust_stock
 from tools.logistics.shipments import SHIPMENT_STATUSES, ShipmentStatus, create_shipments
-from tools.logistics.tracking import SHIPMENT_TRANSITIONS, advance_shipment, pick_up, print_label
+from tools.logistics.tracking import SHIPMENT_LIFECYCLE, advance_shipment, pick_up, print_label
 from tools.orders.contracts import LineRequest, OrderDraft
 from tools.orders.lifecycle import OPEN_STATUSES, ORDER_STATUSES, OrderStatus
 from tools.orders.orders import create_order, validate_order
@@ -216,7 +216,7 @@ async def shipment_walk(url: str, clock: FixedClock, targets: list[ShipmentStatu
         sid, left = shipment.shipment_id, False
         status: ShipmentStatus = "CREATED"
         for to in targets:
-            allowed = to in SHIPMENT_TRANSITIONS[status]
+            allowed = SHIPMENT_LIFECYCLE.can_become(status, to)
             before = await snapshot(conn, order_id)
             try:
                 await advance_shipment(

@@ -17,7 +17,7 @@ from tools.core.operations import Actor
 from tools.demo import plant as demo_plant
 from tools.machine_data.sensors import Reading, record_readings
 from tools.machine_data.status import (
-    MACHINE_TRANSITIONS,
+    MACHINE_LIFECYCLE,
     mark_stale_machines_down,
     set_machine_status,
 )
@@ -309,7 +309,10 @@ async def test_a_machine_status_moves_only_along_allowed_transitions(
         await set_machine_status(
             plant, WATCHDOG, machine_id="DET-CNC-003", status="IDLE", reason="done"
         )
-    with pytest.raises(InvalidTransitionError, match="cannot go from IDLE to MAINTENANCE"):
+    with pytest.raises(
+        InvalidTransitionError,
+        match="IDLE and cannot become MAINTENANCE; work orders start and end maintenance",
+    ):
         await set_machine_status(
             plant, WATCHDOG, machine_id="PHX-CNC-007", status="MAINTENANCE", reason="service"
         )
@@ -347,7 +350,7 @@ async def status_walk(url: str, requested: list[str]) -> None:
         status = (await get_machine(conn, "PHX-CNC-009")).status
         await conn.commit()
         for wanted in requested:
-            if wanted in MACHINE_TRANSITIONS[status]:
+            if MACHINE_LIFECYCLE.can_become(status, wanted):
                 change = await set_machine_status(
                     conn, WATCHDOG, machine_id="PHX-CNC-009", status=wanted, reason="walk"
                 )
@@ -357,7 +360,9 @@ async def status_walk(url: str, requested: list[str]) -> None:
                 cur = await conn.execute("select count(*) as n from audit_log")
                 audit = await cur.fetchone()
                 await conn.commit()
-                with pytest.raises(InvalidTransitionError, match=f"from {status} to {wanted}"):
+                with pytest.raises(
+                    InvalidTransitionError, match=f"is {status} and cannot become {wanted}"
+                ):
                     await set_machine_status(
                         conn, WATCHDOG, machine_id="PHX-CNC-009", status=wanted, reason="walk"
                     )

@@ -110,7 +110,10 @@ async def test_an_answer_needs_its_text_and_an_open_inquiry(plant: db.AsyncConn)
     with pytest.raises(ValidationError, match="at most 5000"):
         await inq.answer_inquiry(plant, AGENT, created.inquiry_id, "x" * 5001)
     await inq.answer_inquiry(plant, AGENT, created.inquiry_id, "Thursday.")
-    with pytest.raises(InvalidTransitionError, match="is ANSWERED; only an OPEN inquiry"):
+    with pytest.raises(
+        InvalidTransitionError,
+        match="is ANSWERED and cannot be answered; from ANSWERED it can become CLOSED",
+    ):
         await inq.answer_inquiry(plant, AGENT, created.inquiry_id, "Friday, actually.")
     with pytest.raises(NotFoundError, match="no inquiry 'INQ-1'"):
         await inq.answer_inquiry(plant, AGENT, "INQ-1", "Hello")
@@ -128,7 +131,9 @@ async def test_closing_an_unanswered_inquiry_needs_a_reason_and_a_closed_one_sta
         await inq.close_inquiry(plant, AGENT, created.inquiry_id)
     closed = await inq.close_inquiry(plant, AGENT, created.inquiry_id, reason="answered by phone")
     assert closed.status == "CLOSED"
-    with pytest.raises(InvalidTransitionError, match="already CLOSED"):
+    with pytest.raises(
+        InvalidTransitionError, match="is CLOSED, a final status: it cannot be closed"
+    ):
         await inq.close_inquiry(plant, AGENT, created.inquiry_id, reason="again")
     with pytest.raises(InvalidTransitionError, match="is CLOSED"):
         await inq.answer_inquiry(plant, AGENT, created.inquiry_id, "Thursday.")

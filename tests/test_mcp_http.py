@@ -92,9 +92,10 @@ async def test_no_key_or_a_bad_key_gets_401_saying_what_is_missing(base_url: str
         )
 
     assert missing.status_code == 401
-    assert "Authorization: Bearer" in missing.json()["detail"]
+    assert missing.json()["error"]["code"] == "unauthenticated"
+    assert "Authorization: Bearer" in missing.json()["error"]["message"]
     assert missing.headers["www-authenticate"].startswith("Bearer")
-    assert wrong.status_code == 401 and "not a Titan API key" in wrong.json()["detail"]
+    assert wrong.status_code == 401 and "not a Titan API key" in wrong.json()["error"]["message"]
 
 
 @pytest.mark.anyio
@@ -121,7 +122,10 @@ async def test_an_operator_may_read_but_gets_403_for_a_write_tool(
         )
 
     assert denied.status_code == 403
-    assert "create_inquiry" in denied.json()["detail"]
-    assert "supervisor" in denied.json()["detail"]
+    error = denied.json()["error"]
+    assert error["code"] == "forbidden" and "create_inquiry" in error["message"]
+    assert error["details"] == [
+        {"tool": "create_inquiry", "role": "operator", "required": "supervisor"}
+    ]
     cur = await plant.execute("select count(*) as n from customer_inquiries where subject = 'x'")
     assert await cur.fetchone() == {"n": 0}

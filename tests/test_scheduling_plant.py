@@ -370,7 +370,9 @@ async def test_applying_a_proposal_supersedes_the_schedule_applied_before(
         ("schedule.superseded", str(first.schedule_id)),
         ("schedule.applied", str(second.schedule_id)),
     ]
-    with pytest.raises(InvalidTransitionError, match="is APPLIED; only a PROPOSED schedule"):
+    with pytest.raises(
+        InvalidTransitionError, match="is APPLIED and cannot be applied; only a PROPOSED schedule"
+    ):
         await apply_schedule(plant, PLANNER, schedule_id=second.schedule_id)
 
 

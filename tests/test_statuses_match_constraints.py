@@ -36,7 +36,7 @@ COLUMNS: dict[tuple[str, str], Any] = {
     ("work_centers", "wc_type"): [health.WC_TYPES, maintenance_server.WcType],
     ("machine_models", "wc_type"): health.WC_TYPES,
     ("routings", "wc_type"): health.WC_TYPES,
-    ("anomalies", "status"): anomalies.Anomaly.model_fields["status"].annotation,
+    ("anomalies", "status"): anomalies.AnomalyStatus,
     ("calendar_exceptions", "kind"): calendar.ExceptionKind,
     ("work_order_parts", "status"): work_orders.WorkOrderPart.model_fields["status"].annotation,
     ("sim_ground_truth", "source"): faults.Source,

@@ -218,7 +218,7 @@ async def test_transitions_the_lifecycle_does_not_allow_are_refused_with_what_is
     wid = wo.work_order_id
 
     with pytest.raises(InvalidTransitionError, match=f"{wid} is OPEN and cannot be completed; "
-                       "from OPEN it may go to SCHEDULED, IN_PROGRESS, CANCELLED"):  # fmt: skip
+                       "from OPEN it can become SCHEDULED, IN_PROGRESS, CANCELLED"):  # fmt: skip
         await complete_work_order(plant, TECH, work_order_id=wid, resolution="done")
     await start_work_order(plant, TECH, work_order_id=wid)
     with pytest.raises(InvalidTransitionError, match="IN_PROGRESS and cannot be cancelled; "
@@ -231,7 +231,7 @@ async def test_transitions_the_lifecycle_does_not_allow_are_refused_with_what_is
         )  # fmt: skip
     await complete_work_order(plant, TECH, work_order_id=wid, resolution="done")
     with pytest.raises(
-        InvalidTransitionError, match="COMPLETED and cannot be started; it is closed"
+        InvalidTransitionError, match="COMPLETED, a final status: it cannot be started"
     ):
         await start_work_order(plant, TECH, work_order_id=wid)
     with pytest.raises(NotFoundError, match="work order 'WO-1' does not exist"):

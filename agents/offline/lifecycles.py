@@ -4,28 +4,26 @@ lifecycle forbids is explained rather than attempted (the domain refuses it eith
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
 from typing import Any
 
-from tools.logistics import tracking as shipment_tracking
-from tools.maintenance import work_orders
-from tools.orders import lifecycle as order_lifecycle
-from tools.purchasing import purchase_orders as purchasing
+from tools.core.lifecycle import Lifecycle
+from tools.logistics.tracking import SHIPMENT_LIFECYCLE
+from tools.maintenance.work_orders import WORK_ORDER_LIFECYCLE
+from tools.orders.lifecycle import ORDER_LIFECYCLE
+from tools.purchasing.purchase_orders import PO_LIFECYCLE
 
-LIFECYCLES: dict[str, Mapping[Any, Collection[Any]]] = {
-    "order": order_lifecycle.TRANSITIONS,
-    "purchase_order": purchasing.PO_TRANSITIONS,
-    "shipment": shipment_tracking.SHIPMENT_TRANSITIONS,
-    "work_order": work_orders.TRANSITIONS,
+LIFECYCLES: dict[str, Lifecycle[Any]] = {
+    "order": ORDER_LIFECYCLE,
+    "purchase_order": PO_LIFECYCLE,
+    "shipment": SHIPMENT_LIFECYCLE,
+    "work_order": WORK_ORDER_LIFECYCLE,
 }
 
 
 def next_statuses(kind: str, status: str) -> list[str]:
     """Where a record of `kind` in `status` may go, in the lifecycle's order."""
-    table = LIFECYCLES[kind]
-    allowed = table.get(status, ())
-    return [s for s in table if s in allowed]
+    return [str(s) for s in LIFECYCLES[kind].next(status)]
 
 
 def allows(kind: str, status: str | None, target: str) -> bool:
-    return bool(status) and target in LIFECYCLES[kind].get(status, ())
+    return bool(status) and LIFECYCLES[kind].can_become(status or "", target)

@@ -94,8 +94,8 @@ def status_of(exc: TitanError) -> tuple[int, str]:
 
 async def _titan(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TitanError)
-    status, code = status_of(exc)
-    return error_response(status, code, str(exc))
+    status = status_of(exc)[0]
+    return error_response(status, exc.code, exc.message, exc.details)
 
 
 async def _invalid(_: Request, exc: Exception) -> JSONResponse:

@@ -80,7 +80,10 @@ def require_role(principal: Principal, minimum: Role, *, action: str) -> None:
     """Raise PermissionDeniedError unless `principal` holds `minimum` or a higher role."""
     if rank(principal.role) < rank(minimum):
         raise PermissionDeniedError(
-            f"{action} needs the role {minimum} or higher; {principal.user_id} is {principal.role}"
+            f"{action} needs the role {minimum} or higher; {principal.user_id} is {principal.role}",
+            action=action,
+            role=principal.role,
+            required=minimum,
         )
 
 
@@ -151,7 +154,10 @@ async def create_key(
         user = await ensure_user(conn, actor, owner, role=role)
         if rank(role) > rank(user.role):
             raise PermissionDeniedError(
-                f"user {owner} is {user.role}; a key cannot carry the higher role {role}"
+                f"user {owner} is {user.role}; a key cannot carry the higher role {role}",
+                user=owner,
+                role=user.role,
+                required=role,
             )
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
@@ -217,7 +223,11 @@ async def revoke_key(conn: AsyncConn, actor: Actor, key_id: str) -> ApiKey:
         )
         row = await cur.fetchone()
         if row is None:
-            raise NotFoundError(f"API key {key_id!r} does not exist; `titan keys list` shows them")
+            raise NotFoundError(
+                f"API key {key_id!r} does not exist; `titan keys list` shows them",
+                entity="api_key",
+                id=str(key_id),
+            )
         if row["revoked_at"] is not None:
             raise ConflictError(f"API key {key_id} is already revoked")
         cur = await conn.execute(

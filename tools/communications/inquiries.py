@@ -16,13 +16,23 @@ from pydantic import BaseModel, Field
 
 from tools.core import clock
 from tools.core.db import AsyncConn
-from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.lifecycle import Lifecycle
 from tools.core.operations import Actor, atomic, idempotent, record
 
 Kind = Literal["STATUS", "EXPEDITE", "QUALITY", "OTHER"]
 KINDS: tuple[Kind, ...] = ("STATUS", "EXPEDITE", "QUALITY", "OTHER")
 Status = Literal["OPEN", "ANSWERED", "CLOSED"]
 STATUSES: tuple[Status, ...] = ("OPEN", "ANSWERED", "CLOSED")
+INQUIRY_LIFECYCLE: Lifecycle[Status] = Lifecycle(
+    entity="inquiry",
+    statuses=STATUSES,
+    moves={
+        "OPEN": frozenset({"ANSWERED", "CLOSED"}),
+        "ANSWERED": frozenset({"CLOSED"}),
+        "CLOSED": frozenset(),
+    },
+)
 InquiryChannel = Literal["EMAIL", "PHONE", "PORTAL"]
 MAX_TEXT = 5000
 
@@ -68,14 +78,22 @@ async def create_inquiry(
             "select 1 from customers where customer_id = %s", (inquiry.customer_id,)
         )
         if await cur.fetchone() is None:
-            raise NotFoundError(f"no customer {inquiry.customer_id!r}: an inquiry needs a customer")
+            raise NotFoundError(
+                f"no customer {inquiry.customer_id!r}: an inquiry needs a customer",
+                entity="customer",
+                id=str(inquiry.customer_id),
+            )
         if inquiry.order_id is not None:
             cur = await conn.execute(
                 "select customer_id from orders where order_id = %s", (inquiry.order_id,)
             )
             order = await cur.fetchone()
             if order is None:
-                raise NotFoundError(f"no order {inquiry.order_id!r} for the inquiry to refer to")
+                raise NotFoundError(
+                    f"no order {inquiry.order_id!r} for the inquiry to refer to",
+                    entity="order",
+                    id=str(inquiry.order_id),
+                )
             if order["customer_id"] != inquiry.customer_id:
                 raise ValidationError(
                     f"order {inquiry.order_id} belongs to {order['customer_id']}, not "
@@ -117,7 +135,11 @@ async def _locked(conn: AsyncConn, inquiry_id: str) -> Inquiry:
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"no inquiry {inquiry_id!r}; inquiry IDs look like INQ-9001")
+        raise NotFoundError(
+            f"no inquiry {inquiry_id!r}; inquiry IDs look like INQ-9001",
+            entity="inquiry",
+            id=str(inquiry_id),
+        )
     return Inquiry.model_validate(row)
 
 
@@ -143,10 +165,7 @@ async def answer_inquiry(
 
     async def run() -> Inquiry:
         current = await _locked(conn, inquiry_id)
-        if current.status != "OPEN":
-            raise InvalidTransitionError(
-                f"inquiry {inquiry_id} is {current.status}; only an OPEN inquiry can be answered"
-            )
+        INQUIRY_LIFECYCLE.check(inquiry_id, current.status, "ANSWERED", verb="be answered")
         cur = await conn.execute(
             "update customer_inquiries set status = 'ANSWERED', answered_at = %(at)s, "
             f"response = %(response)s where inquiry_id = %(id)s returning {_COLUMNS}",
@@ -185,10 +204,7 @@ async def close_inquiry(
 
     async def run() -> Inquiry:
         current = await _locked(conn, inquiry_id)
-        if current.status == "CLOSED":
-            raise InvalidTransitionError(
-                f"inquiry {inquiry_id} is already CLOSED; only an OPEN or ANSWERED one can close"
-            )
+        INQUIRY_LIFECYCLE.check(inquiry_id, current.status, "CLOSED", verb="be closed")
         if current.status == "OPEN" and why is None:
             raise ValidationError(
                 f"inquiry {inquiry_id} is unanswered; closing it needs a reason (or answer it "
@@ -234,7 +250,11 @@ async def get_inquiry(conn: AsyncConn, inquiry_id: str) -> Inquiry:
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"no inquiry {inquiry_id!r}; inquiry IDs look like INQ-9001")
+        raise NotFoundError(
+            f"no inquiry {inquiry_id!r}; inquiry IDs look like INQ-9001",
+            entity="inquiry",
+            id=str(inquiry_id),
+        )
     return Inquiry.model_validate(row)
 
 
@@ -257,7 +277,11 @@ async def list_inquiries(
     if customer_id is not None:
         cur = await conn.execute("select 1 from customers where customer_id = %s", (customer_id,))
         if await cur.fetchone() is None:
-            raise NotFoundError(f"no customer {customer_id!r} whose inquiries to list")
+            raise NotFoundError(
+                f"no customer {customer_id!r} whose inquiries to list",
+                entity="customer",
+                id=str(customer_id),
+            )
     cur = await conn.execute(
         f"select {_COLUMNS} from customer_inquiries "
         "where (%(customer)s::text is null or customer_id = %(customer)s) "

@@ -29,17 +29,23 @@ from tools.communications.templates.audiences import role_directory as role_dire
 from tools.communications.templates.fields import message_fields
 from tools.core import clock, events
 from tools.core.db import AsyncConn
-from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.lifecycle import Lifecycle
 from tools.core.operations import Actor, atomic, idempotent, record
 
 Status = Literal["PENDING", "SENT", "FAILED", "READ"]
 STATUSES: tuple[Status, ...] = ("PENDING", "SENT", "FAILED", "READ")
-_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "PENDING": ("SENT", "FAILED"),
-    "FAILED": ("SENT", "FAILED"),
-    "SENT": ("READ",),
-    "READ": (),
-}
+# Delivery: a failed message may be retried (FAILED → SENT | FAILED); READ is final.
+NOTIFICATION_LIFECYCLE: Lifecycle[Status] = Lifecycle(
+    entity="notification",
+    statuses=STATUSES,
+    moves={
+        "PENDING": frozenset({"SENT", "FAILED"}),
+        "FAILED": frozenset({"SENT", "FAILED"}),
+        "SENT": frozenset({"READ"}),
+        "READ": frozenset(),
+    },
+)
 
 
 class Notification(BaseModel):
@@ -295,14 +301,11 @@ async def _move(
         )
         row = await cur.fetchone()
         if row is None:
-            raise NotFoundError(f"no notification {notification_id}")
-        before = row["status"]
-        if to not in _TRANSITIONS[before]:
-            allowed = ", ".join(_TRANSITIONS[before]) or "nothing (it is final)"
-            raise InvalidTransitionError(
-                f"notification {notification_id} is {before} and cannot become {to}; from "
-                f"{before} it may become {allowed}"
+            raise NotFoundError(
+                f"no notification {notification_id}", entity="notification", id=str(notification_id)
             )
+        before = row["status"]
+        NOTIFICATION_LIFECYCLE.check(str(notification_id), before, to)
         now = clock.now()
         cur = await conn.execute(
             "update notifications set status = %(to)s, "
@@ -382,7 +385,9 @@ async def get_notification(conn: AsyncConn, notification_id: int) -> Notificatio
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"no notification {notification_id}")
+        raise NotFoundError(
+            f"no notification {notification_id}", entity="notification", id=str(notification_id)
+        )
     return Notification.model_validate(row)
 
 

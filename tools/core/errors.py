@@ -11,57 +11,104 @@
     ├── AuthenticationError      no API key, or one that is unknown or revoked
     └── PermissionDeniedError    a role too low for what was asked
 
-Foreign errors are wrapped at the boundary (`raise ValidationError(...) from exc`); the HTTP and
-MCP layers each map this hierarchy once.
+Each error has a stable `code` (what a client branches on) and `fields` naming what went wrong
+(the entity and ID, the status and the statuses allowed, the table and the rule...);
+`error_body()` is the one shape the HTTP API and the MCP servers both answer with:
+`{"code", "message", "details": [fields]}`. Foreign errors are wrapped at the boundary
+(`raise ValidationError(...) from exc`); the HTTP and MCP layers each map this hierarchy once.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import tuple_row
 
+Field = str | int | float | bool | None | list[str]
+
+
+def error_body(
+    code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The one error body of the HTTP API and of MCP over HTTP: `{"error": {"code", "message",
+    "details"}}`; an MCP tool error carries the same object as its structured content."""
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
 
 class TitanError(Exception):
-    """Base of every error Titan reports to a user."""
+    """Base of every error Titan reports to a user: a message for people, a code and fields for
+    programs."""
+
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message: str, **fields: Field) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields: dict[str, Field] = {k: v for k, v in fields.items() if v is not None}
+
+    @property
+    def details(self) -> list[dict[str, Any]]:
+        return [dict(self.fields)] if self.fields else []
+
+    def error_body(self) -> dict[str, Any]:
+        """`{"code", "message", "details"}`: what the HTTP API and the MCP servers answer."""
+        return {"code": self.code, "message": self.message, "details": self.details}
 
 
 class DatabaseError(TitanError):
     """The database could not be reached or prepared."""
 
+    code = "database_unavailable"
+
 
 class MigrationError(DatabaseError):
     """A migration failed, or one already applied no longer matches its file."""
+
+    code = "migration_failed"
 
 
 class NotFoundError(TitanError):
     """An ID that names nothing."""
 
+    code = "not_found"
+
 
 class ValidationError(TitanError):
     """Input that breaks a rule of the plant's data."""
+
+    code = "validation_error"
 
 
 class InvalidTransitionError(TitanError):
     """A status change that the entity's lifecycle does not allow."""
 
+    code = "invalid_transition"
+
 
 class InsufficientStockError(TitanError):
     """More stock asked for than is available."""
+
+    code = "insufficient_stock"
 
 
 class ConflictError(TitanError):
     """A duplicate, or a row changed by someone else first."""
 
+    code = "conflict"
+
 
 class AuthenticationError(TitanError):
     """No API key, or one that is unknown or revoked."""
 
+    code = "unauthenticated"
+
 
 class PermissionDeniedError(TitanError):
     """The caller's role is below what the action needs."""
+
+    code = "forbidden"
 
 
 # Constraint messages live in the schema (COMMENT ON CONSTRAINT); this query finds them.
@@ -101,13 +148,19 @@ def integrity_error(exc: psycopg.errors.IntegrityError, *, comment: str | None) 
     name = diag.constraint_name or "?"
     detail = diag.message_detail or ""
     if isinstance(exc, pg_errors.UniqueViolation):
-        return ConflictError(f"{table}: {comment or 'already exists'} ({detail})".strip())
+        return ConflictError(
+            f"{table}: {comment or 'already exists'} ({detail})".strip(), table=table, rule=name
+        )
     if isinstance(exc, pg_errors.ForeignKeyViolation):
         return NotFoundError(
-            f"{table}: {comment or 'refers to something that does not exist'} ({detail})"
+            f"{table}: {comment or 'refers to something that does not exist'} ({detail})",
+            table=table,
+            rule=name,
         )
     if isinstance(exc, pg_errors.NotNullViolation):
         column = diag.column_name or "?"
-        return ValidationError(f"{table}: {column} is required")
+        return ValidationError(f"{table}: {column} is required", table=table, field=column)
     message = comment or f"violates rule {name}"
-    return ValidationError(f"{table}: {message} (rule {name})")
+    return ValidationError(
+        f"{table}: {message} (rule {name})", table=table, rule=name, field=diag.column_name
+    )

@@ -94,7 +94,11 @@ async def audit_trail(conn: AsyncConn, query: AuditQuery) -> AuditTrail:
             "select 1 from approvals where approval_id = %s", (query.approval_id,)
         )
         if await cur.fetchone() is None:
-            raise NotFoundError(f"no approval {query.approval_id!r} whose audit trail to read")
+            raise NotFoundError(
+                f"no approval {query.approval_id!r} whose audit trail to read",
+                entity="approval",
+                id=str(query.approval_id),
+            )
     cur = await conn.execute(
         f"select {AUDIT_COLUMNS} from audit_log "
         "where (%(entity_type)s::text is null or entity_type = %(entity_type)s) "

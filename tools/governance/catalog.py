@@ -171,7 +171,9 @@ async def _table(conn: AsyncConn, table: str) -> dict[str, Any]:
     if found is None:
         near = difflib.get_close_matches(table, list(tables), n=3)
         hint = f"; did you mean {', '.join(near)}?" if near else "; list_tables() names them all"
-        raise NotFoundError(f"no table {table!r} in Titan's database{hint}")
+        raise NotFoundError(
+            f"no table {table!r} in Titan's database{hint}", entity="table", id=str(table)
+        )
     return found
 
 

@@ -387,7 +387,11 @@ async def check_order(conn: AsyncConn, order_id: str) -> OrderCompliance:
     """One order checked against its customer's contract terms and compliance requirements."""
     orders = await _orders(conn, [order_id])
     if not orders:
-        raise NotFoundError(f"no order {order_id!r} to check; order IDs look like ORD-10001")
+        raise NotFoundError(
+            f"no order {order_id!r} to check; order IDs look like ORD-10001",
+            entity="order",
+            id=str(order_id),
+        )
     return (await _check(conn, orders))[0]
 
 
@@ -404,7 +408,9 @@ async def check_customer(
     )
     customer = await cur.fetchone()
     if customer is None:
-        raise NotFoundError(f"no customer {customer_id!r} to check")
+        raise NotFoundError(
+            f"no customer {customer_id!r} to check", entity="customer", id=str(customer_id)
+        )
     cur = await conn.execute(
         "select order_id from orders where customer_id = %(customer)s and created_at < %(until)s "
         "and updated_at >= %(since)s order by created_at, order_id",

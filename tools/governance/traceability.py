@@ -195,7 +195,11 @@ async def order_traceability(conn: AsyncConn, order_id: str) -> TraceabilityRepo
     cur = await conn.execute(_ORDER, (order_id,))
     head = await cur.fetchone()
     if head is None:
-        raise NotFoundError(f"no order {order_id!r}; order IDs look like ORD-10001")
+        raise NotFoundError(
+            f"no order {order_id!r}; order IDs look like ORD-10001",
+            entity="order",
+            id=str(order_id),
+        )
     materials = await line_materials(conn, [order_id])
     lines = [
         TracedLine.model_validate(r | {"batches": materials.get((order_id, r["line_no"]), [])})

@@ -180,7 +180,11 @@ async def spare_parts_for(conn: AsyncConn, machine_id: str, fault_type: str) -> 
         )
         machine = await cur.fetchone()
         if machine is None:
-            raise NotFoundError(f"machine {machine_id!r} does not exist; IDs look like PHX-CNC-007")
+            raise NotFoundError(
+                f"machine {machine_id!r} does not exist; IDs look like PHX-CNC-007",
+                entity="machine",
+                id=str(machine_id),
+            )
         cur = await conn.execute(
             "select c.sku, p.name, c.part_role, c.quantity as quantity_needed, p.unit_price, "
             "coalesce(json_agg(json_build_object('facility_id', s.facility_id, "

@@ -185,7 +185,11 @@ async def _reserve(
     shortfall = sum(line.shortfall for line in report)
     if shortfall and not allow_partial:
         before = {key: level.available for key, level in levels.items()}
-        raise InsufficientStockError(_shortfall_message(order_id, report, before))
+        raise InsufficientStockError(
+            _shortfall_message(order_id, report, before),
+            order_id=order_id,
+            short=[f"{line.sku}: {line.shortfall}" for line in report if line.shortfall],
+        )
     if taken:
         await _hold(conn, actor, order, taken)
     status: OrderStatus = order.status

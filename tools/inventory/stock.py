@@ -153,7 +153,13 @@ async def adjust_stock(
         if level.available + delta < 0:
             raise InsufficientStockError(
                 f"{sku} at {facility_id} has {level.available} free "
-                f"({level.on_hand} on hand, {level.reserved} reserved); cannot take {-delta}"
+                f"({level.on_hand} on hand, {level.reserved} reserved); cannot take {-delta}",
+                sku=sku,
+                facility_id=facility_id,
+                requested=-delta,
+                available=level.available,
+                on_hand=level.on_hand,
+                reserved=level.reserved,
             )
         change = LevelChange(
             sku,

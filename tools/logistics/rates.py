@@ -98,12 +98,20 @@ async def quotes(
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"facility {origin_facility_id!r} does not exist; IDs look like PHX")
+        raise NotFoundError(
+            f"facility {origin_facility_id!r} does not exist; IDs look like PHX",
+            entity="facility",
+            id=str(origin_facility_id),
+        )
     origin: str = row["region"]
     if carrier_id is not None:
         cur = await conn.execute("select 1 from carriers where carrier_id = %s", (carrier_id,))
         if await cur.fetchone() is None:
-            raise NotFoundError(f"carrier {carrier_id!r} does not exist; see the carrier list")
+            raise NotFoundError(
+                f"carrier {carrier_id!r} does not exist; see the carrier list",
+                entity="carrier",
+                id=str(carrier_id),
+            )
     cur = await conn.execute(
         _RATES,
         {"origin": origin, "destination": destination_region, "weight": weight,

@@ -94,7 +94,11 @@ async def load_shipment(conn: AsyncConn, shipment_id: str) -> Shipment:
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"shipment {shipment_id!r} does not exist; IDs look like SHP-7001")
+        raise NotFoundError(
+            f"shipment {shipment_id!r} does not exist; IDs look like SHP-7001",
+            entity="shipment",
+            id=str(shipment_id),
+        )
     cur = await conn.execute(
         "select sl.line_no, l.sku, sl.quantity from shipment_lines sl "
         "join order_lines l on l.order_id = sl.order_id and l.line_no = sl.line_no "

@@ -23,6 +23,7 @@ from pydantic import JsonValue
 from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.lifecycle import Lifecycle
 from tools.core.limits import require_text
 from tools.core.operations import Actor, atomic, idempotent, record
 from tools.inventory.ledger import ShippedLine, take_for_shipment
@@ -37,17 +38,21 @@ from tools.logistics.shipments import (
 )
 from tools.orders.lifecycle import OrderHeader, lock_order, move_order
 
-SHIPMENT_TRANSITIONS: dict[ShipmentStatus, frozenset[ShipmentStatus]] = {
-    "CREATED": frozenset({"LABEL_PRINTED", "CANCELLED"}),
-    "LABEL_PRINTED": frozenset({"PICKED_UP", "CANCELLED"}),
-    "PICKED_UP": frozenset({"IN_TRANSIT", "DELAYED", "EXCEPTION"}),
-    "IN_TRANSIT": frozenset({"DELAYED", "OUT_FOR_DELIVERY", "EXCEPTION"}),
-    "DELAYED": frozenset({"IN_TRANSIT", "DELAYED", "EXCEPTION"}),
-    "OUT_FOR_DELIVERY": frozenset({"DELIVERED", "DELAYED", "EXCEPTION"}),
-    "EXCEPTION": frozenset({"IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"}),
-    "DELIVERED": frozenset(),
-    "CANCELLED": frozenset(),
-}
+SHIPMENT_LIFECYCLE: Lifecycle[ShipmentStatus] = Lifecycle(
+    entity="shipment",
+    statuses=SHIPMENT_STATUSES,
+    moves={
+        "CREATED": frozenset({"LABEL_PRINTED", "CANCELLED"}),
+        "LABEL_PRINTED": frozenset({"PICKED_UP", "CANCELLED"}),
+        "PICKED_UP": frozenset({"IN_TRANSIT", "DELAYED", "EXCEPTION"}),
+        "IN_TRANSIT": frozenset({"DELAYED", "OUT_FOR_DELIVERY", "EXCEPTION"}),
+        "DELAYED": frozenset({"IN_TRANSIT", "DELAYED", "EXCEPTION"}),
+        "OUT_FOR_DELIVERY": frozenset({"DELIVERED", "DELAYED", "EXCEPTION"}),
+        "EXCEPTION": frozenset({"IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"}),
+        "DELIVERED": frozenset(),
+        "CANCELLED": frozenset(),
+    },
+)
 NEEDS_REASON: frozenset[ShipmentStatus] = frozenset({"DELAYED", "EXCEPTION", "CANCELLED"})
 MAX_LOCATION = 200
 
@@ -56,17 +61,7 @@ def check_shipment_transition(
     shipment_id: str, current: ShipmentStatus, target: ShipmentStatus
 ) -> None:
     """Raise InvalidTransitionError unless a shipment may go from `current` to `target`."""
-    if target in SHIPMENT_TRANSITIONS[current]:
-        return
-    allowed = [s for s in SHIPMENT_STATUSES if s in SHIPMENT_TRANSITIONS[current]]
-    if not allowed:
-        raise InvalidTransitionError(
-            f"shipment {shipment_id} is {current}, a final status: it cannot become {target}"
-        )
-    raise InvalidTransitionError(
-        f"shipment {shipment_id} is {current} and cannot become {target}; "
-        f"from {current} it can become {', '.join(allowed)}"
-    )
+    SHIPMENT_LIFECYCLE.check(shipment_id, current, target)
 
 
 async def advance_shipment(
@@ -126,7 +121,11 @@ async def _advance(
     )
     found = await cur.fetchone()
     if found is None:
-        raise NotFoundError(f"shipment {shipment_id!r} does not exist; IDs look like SHP-7001")
+        raise NotFoundError(
+            f"shipment {shipment_id!r} does not exist; IDs look like SHP-7001",
+            entity="shipment",
+            id=str(shipment_id),
+        )
     order = await lock_order(conn, found["order_id"])  # the order first, as every writer does
     cur = await conn.execute(
         f"select {SHIPMENT_COLUMNS} from shipments where shipment_id = %s for update",

@@ -100,7 +100,11 @@ async def shift_at(conn: AsyncConn, machine_id: str, *, at: datetime | None = No
     )
     machine = await cur.fetchone()
     if machine is None:
-        raise NotFoundError(f"machine {machine_id!r} does not exist; list machines for valid IDs")
+        raise NotFoundError(
+            f"machine {machine_id!r} does not exist; list machines for valid IDs",
+            entity="machine",
+            id=str(machine_id),
+        )
     cur = await conn.execute(
         "select kind, starts_at, ends_at, description from calendar_exceptions "
         "where calendar_id = %(c)s and starts_at <= %(at)s and ends_at > %(at)s "

@@ -9,18 +9,26 @@ from pydantic import BaseModel
 
 from tools.core import clock
 from tools.core.db import AsyncConn
-from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.lifecycle import Lifecycle
 from tools.core.operations import Actor, atomic, idempotent, record
 from tools.maintenance.health import DEFAULT_HEARTBEAT_TIMEOUT_S, MACHINE_STATUSES, MachineStatus
 
 # What set_machine_status may do; MAINTENANCE is entered and left through work orders only.
-MACHINE_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "RUNNING": ("IDLE", "DOWN", "OFFLINE"),
-    "IDLE": ("RUNNING", "DOWN", "OFFLINE"),
-    "DOWN": ("IDLE", "RUNNING", "OFFLINE"),
-    "OFFLINE": ("IDLE", "DOWN"),
-    "MAINTENANCE": (),
-}
+MACHINE_LIFECYCLE: Lifecycle[MachineStatus] = Lifecycle(
+    entity="machine",
+    statuses=MACHINE_STATUSES,
+    moves={
+        "RUNNING": frozenset({"IDLE", "DOWN", "OFFLINE"}),
+        "IDLE": frozenset({"RUNNING", "DOWN", "OFFLINE"}),
+        "DOWN": frozenset({"IDLE", "RUNNING", "OFFLINE"}),
+        "OFFLINE": frozenset({"IDLE", "DOWN"}),
+        "MAINTENANCE": frozenset(),
+    },
+    hints={
+        "MAINTENANCE": "work orders start and end maintenance: complete or cancel its work order"
+    },
+)
 
 
 class StatusChange(BaseModel):
@@ -105,17 +113,12 @@ async def set_machine_status(
         )
         row = await cur.fetchone()
         if row is None:
-            raise NotFoundError(f"machine {machine_id!r} does not exist; list machines")
-        allowed = MACHINE_TRANSITIONS[row["status"]]
-        if status not in allowed:
-            hint = (
-                "complete or cancel its work order to end maintenance"
-                if "MAINTENANCE" in (row["status"], status)
-                else f"from {row['status']} it may go to {', '.join(allowed)}"
+            raise NotFoundError(
+                f"machine {machine_id!r} does not exist; list machines",
+                entity="machine",
+                id=str(machine_id),
             )
-            raise InvalidTransitionError(
-                f"machine {machine_id} cannot go from {row['status']} to {status}; {hint}"
-            )
+        MACHINE_LIFECYCLE.check(machine_id, row["status"], status)
         event = "machine.down" if status == "DOWN" else "machine.status_changed"
         return await apply_status(
             conn,

@@ -137,7 +137,11 @@ async def get_thresholds(conn: AsyncConn, machine_id: str) -> list[Threshold]:
     """The thresholds in force for one machine, one per sensor that has any."""
     found = await effective_thresholds(conn, [machine_id])
     if machine_id not in found:
-        raise NotFoundError(f"machine {machine_id!r} does not exist; list machines for valid IDs")
+        raise NotFoundError(
+            f"machine {machine_id!r} does not exist; list machines for valid IDs",
+            entity="machine",
+            id=str(machine_id),
+        )
     return list(found[machine_id].values())
 
 

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, JsonValue
 
 from tools.core import clock
 from tools.core.db import AsyncConn, read_only
-from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.lifecycle import Lifecycle
 from tools.core.operations import Actor, atomic, idempotent, record
 from tools.machine_data.thresholds import (
     Threshold,
@@ -62,9 +63,12 @@ class Finding(BaseModel):
     details: dict[str, JsonValue]
 
 
+AnomalyStatus = Literal["OPEN", "ACKNOWLEDGED", "RESOLVED"]
+
+
 class Anomaly(Finding):
     anomaly_id: int
-    status: Literal["OPEN", "ACKNOWLEDGED", "RESOLVED"]
+    status: AnomalyStatus
 
 
 class ScanReport(BaseModel):
@@ -345,7 +349,15 @@ async def list_anomalies(
     return [Anomaly.model_validate(r) for r in await cur.fetchall()]
 
 
-_ANOMALY_TRANSITIONS = {"OPEN": ("ACKNOWLEDGED", "RESOLVED"), "ACKNOWLEDGED": ("RESOLVED",)}
+ANOMALY_LIFECYCLE: Lifecycle[AnomalyStatus] = Lifecycle(
+    entity="anomaly",
+    statuses=get_args(AnomalyStatus),
+    moves={
+        "OPEN": frozenset({"ACKNOWLEDGED", "RESOLVED"}),
+        "ACKNOWLEDGED": frozenset({"RESOLVED"}),
+        "RESOLVED": frozenset(),
+    },
+)
 
 
 async def set_anomaly_status(
@@ -379,13 +391,12 @@ async def change_anomaly_status(
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"anomaly {anomaly_id} does not exist; list anomalies for valid IDs")
-    allowed = _ANOMALY_TRANSITIONS.get(row["status"], ())
-    if status not in allowed:
-        raise InvalidTransitionError(
-            f"anomaly {anomaly_id} is {row['status']} and cannot become {status!r}; "
-            + (f"it may become {' or '.join(allowed)}" if allowed else "it is closed")
+        raise NotFoundError(
+            f"anomaly {anomaly_id} does not exist; list anomalies for valid IDs",
+            entity="anomaly",
+            id=str(anomaly_id),
         )
+    ANOMALY_LIFECYCLE.check(str(anomaly_id), row["status"], status)
     await conn.execute(
         "update anomalies set status = %s where anomaly_id = %s", (status, anomaly_id)
     )

@@ -42,7 +42,7 @@ from tools.machine_data.thresholds import Threshold, effective_thresholds
 
 MachineStatus = Literal["RUNNING", "IDLE", "DOWN", "MAINTENANCE", "OFFLINE"]
 HealthStatus = Literal["UP", "DEGRADED", "DOWN", "MAINTENANCE"]
-MACHINE_STATUSES = ("RUNNING", "IDLE", "DOWN", "MAINTENANCE", "OFFLINE")
+MACHINE_STATUSES: tuple[MachineStatus, ...] = ("RUNNING", "IDLE", "DOWN", "MAINTENANCE", "OFFLINE")
 WC_TYPES = ("CNC_MILL", "CNC_LATHE", "GRINDING", "HEAT_TREAT", "ASSEMBLY", "INSPECTION")
 DEFAULT_HEARTBEAT_TIMEOUT_S = 300.0
 TREND_T_MIN = 3.0  # a slope this many standard errors from zero is a trend, not noise
@@ -161,7 +161,11 @@ async def list_machines(
     if not machines and facility_id is not None:
         cur = await conn.execute("select 1 from facilities where facility_id = %s", (facility_id,))
         if await cur.fetchone() is None:
-            raise NotFoundError(f"facility {facility_id!r} does not exist (e.g. PHX, MUC, DET)")
+            raise NotFoundError(
+                f"facility {facility_id!r} does not exist (e.g. PHX, MUC, DET)",
+                entity="facility",
+                id=str(facility_id),
+            )
     return machines
 
 
@@ -170,7 +174,11 @@ async def get_machine(conn: AsyncConn, machine_id: str) -> Machine:
     cur = await conn.execute(f"{_MACHINE} where e.machine_id = %s", (machine_id,))
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"machine {machine_id!r} does not exist; list machines for valid IDs")
+        raise NotFoundError(
+            f"machine {machine_id!r} does not exist; list machines for valid IDs",
+            entity="machine",
+            id=str(machine_id),
+        )
     return Machine.model_validate(row)
 
 

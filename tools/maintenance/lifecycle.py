@@ -30,7 +30,7 @@ from tools.core.operations import Actor, atomic, idempotent, record
 from tools.machine_data.status import apply_status
 from tools.maintenance.anomalies import change_anomaly_status
 from tools.maintenance.work_orders import (
-    TRANSITIONS,
+    WORK_ORDER_LIFECYCLE,
     WorkOrder,
     checked_text,
     counts_json,
@@ -41,12 +41,7 @@ from tools.maintenance.work_orders import (
 
 
 def _check_transition(wo: WorkOrder, to: str, verb: str) -> None:
-    allowed = TRANSITIONS[wo.status]
-    if to not in allowed:
-        hint = f"from {wo.status} it may go to {', '.join(allowed)}" if allowed else "it is closed"
-        raise InvalidTransitionError(
-            f"work order {wo.work_order_id} is {wo.status} and cannot be {verb}; {hint}"
-        )
+    WORK_ORDER_LIFECYCLE.check(wo.work_order_id, wo.status, to, verb=f"be {verb}")
 
 
 async def _transition(

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, JsonValue
 
 from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.errors import NotFoundError, ValidationError
+from tools.core.lifecycle import Lifecycle
 from tools.core.operations import Actor, atomic, idempotent, record
 from tools.inventory.ledger import LevelChange, apply_changes, lock_levels
 from tools.maintenance.faults import classify_fault
@@ -36,13 +37,17 @@ FAULT_TYPES = (
     "ELECTRICAL_FAULT",
     "SENSOR_DRIFT",
 )
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "OPEN": ("SCHEDULED", "IN_PROGRESS", "CANCELLED"),
-    "SCHEDULED": ("SCHEDULED", "IN_PROGRESS", "CANCELLED"),
-    "IN_PROGRESS": ("COMPLETED",),
-    "COMPLETED": (),
-    "CANCELLED": (),
-}
+WORK_ORDER_LIFECYCLE: Lifecycle[WorkOrderStatus] = Lifecycle(
+    entity="work order",
+    statuses=get_args(WorkOrderStatus),
+    moves={
+        "OPEN": frozenset({"SCHEDULED", "IN_PROGRESS", "CANCELLED"}),
+        "SCHEDULED": frozenset({"SCHEDULED", "IN_PROGRESS", "CANCELLED"}),
+        "IN_PROGRESS": frozenset({"COMPLETED"}),
+        "COMPLETED": frozenset(),
+        "CANCELLED": frozenset(),
+    },
+)
 # Work orders that answer a fault; a routine PREVENTIVE or INSPECTION one does not.
 FAULT_KINDS = ("CORRECTIVE", "PREDICTIVE")
 # The fault to suspect from an anomaly's sensor when the signature names none.
@@ -148,8 +153,10 @@ async def list_work_orders(
     limit: int = 100,
 ) -> list[WorkOrder]:
     """Work orders with their parts, newest first, optionally of a machine, status, facility."""
-    if status is not None and status not in TRANSITIONS:
-        raise ValidationError(f"work order status {status!r} is unknown; use {tuple(TRANSITIONS)}")
+    if status is not None and status not in WORK_ORDER_LIFECYCLE.statuses:
+        raise ValidationError(
+            f"work order status {status!r} is unknown; use {WORK_ORDER_LIFECYCLE.statuses}"
+        )
     cur = await conn.execute(
         f"select {_COLUMNS} from work_orders w join equipment e using (machine_id) "
         "where (%(m)s::text is null or w.machine_id = %(m)s) "
@@ -247,7 +254,11 @@ async def lock_machine(conn: AsyncConn, machine_id: str) -> dict[str, Any]:
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"machine {machine_id!r} does not exist; list machines for valid IDs")
+        raise NotFoundError(
+            f"machine {machine_id!r} does not exist; list machines for valid IDs",
+            entity="machine",
+            id=str(machine_id),
+        )
     return row
 
 
@@ -363,7 +374,11 @@ async def open_work_order_for_anomaly(
         )
         anomaly = await cur.fetchone()
         if anomaly is None:
-            raise NotFoundError(f"anomaly {anomaly_id} does not exist; list anomalies")
+            raise NotFoundError(
+                f"anomaly {anomaly_id} does not exist; list anomalies",
+                entity="anomaly",
+                id=str(anomaly_id),
+            )
         machine = await lock_machine(conn, anomaly["machine_id"])  # one opener per machine
         cur = await conn.execute(
             "select work_order_id from work_orders where machine_id = %s and status in "

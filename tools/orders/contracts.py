@@ -114,7 +114,11 @@ async def customer(conn: AsyncConn, customer_id: str) -> Customer:
     cur = await conn.execute(_CUSTOMER, {"customer_id": customer_id})
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"customer {customer_id!r} does not exist; IDs look like BOEING")
+        raise NotFoundError(
+            f"customer {customer_id!r} does not exist; IDs look like BOEING",
+            entity="customer",
+            id=str(customer_id),
+        )
     return Customer.model_validate(row)
 
 

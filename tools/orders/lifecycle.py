@@ -17,7 +17,8 @@ from pydantic import BaseModel, JsonValue
 
 from tools.core import clock
 from tools.core.db import AsyncConn
-from tools.core.errors import InvalidTransitionError, NotFoundError
+from tools.core.errors import NotFoundError
+from tools.core.lifecycle import Lifecycle
 from tools.core.operations import Actor, record
 
 OrderStatus = Literal[
@@ -46,27 +47,27 @@ OPEN_STATUSES: tuple[OrderStatus, ...] = (
 # The lifecycle, in two parts: the moves forward (and onto hold, and cancelling), and the moves
 # back to an earlier status, which only their own operations make: releasing an order's stock
 # (RESERVED → VALIDATED) and releasing its hold (back to the status it was held from).
-TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    "CREATED": frozenset({"VALIDATED", "ON_HOLD", "CANCELLED"}),
-    "VALIDATED": frozenset({"RESERVED", "ON_HOLD", "CANCELLED"}),
-    "RESERVED": frozenset({"IN_PRODUCTION", "ON_HOLD", "CANCELLED"}),
-    "IN_PRODUCTION": frozenset({"READY", "ON_HOLD", "CANCELLED"}),
-    "READY": frozenset({"SHIPPED", "ON_HOLD", "CANCELLED"}),
-    "SHIPPED": frozenset({"DELIVERED"}),
-    "DELIVERED": frozenset({"COMPLETED"}),
-    "COMPLETED": frozenset(),
-    "ON_HOLD": frozenset({"CANCELLED"}),
-    "CANCELLED": frozenset(),
-}
-RETURNS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    "RESERVED": frozenset({"VALIDATED"}),
-    "ON_HOLD": frozenset(OPEN_STATUSES),
-}
-_HOW_BACK = {
-    "RESERVED": "back to VALIDATED by releasing its stock",
-    "ON_HOLD": "back to the status it was held from by releasing the hold",
-}
-
+ORDER_LIFECYCLE: Lifecycle[OrderStatus] = Lifecycle(
+    entity="order",
+    statuses=ORDER_STATUSES,
+    moves={
+        "CREATED": frozenset({"VALIDATED", "ON_HOLD", "CANCELLED"}),
+        "VALIDATED": frozenset({"RESERVED", "ON_HOLD", "CANCELLED"}),
+        "RESERVED": frozenset({"IN_PRODUCTION", "ON_HOLD", "CANCELLED"}),
+        "IN_PRODUCTION": frozenset({"READY", "ON_HOLD", "CANCELLED"}),
+        "READY": frozenset({"SHIPPED", "ON_HOLD", "CANCELLED"}),
+        "SHIPPED": frozenset({"DELIVERED"}),
+        "DELIVERED": frozenset({"COMPLETED"}),
+        "COMPLETED": frozenset(),
+        "ON_HOLD": frozenset({"CANCELLED"}),
+        "CANCELLED": frozenset(),
+    },
+    returns={"RESERVED": frozenset({"VALIDATED"}), "ON_HOLD": frozenset(OPEN_STATUSES)},
+    ways_back={
+        "RESERVED": "back to VALIDATED by releasing its stock",
+        "ON_HOLD": "back to the status it was held from by releasing the hold",
+    },
+)
 # The event each arrival writes; the others are `order.<status in lower case>`.
 _EVENT_TYPES: dict[OrderStatus, str] = {"ON_HOLD": "order.held"}
 
@@ -119,7 +120,7 @@ class Order(OrderHeader):
 
 def allowed_next(status: OrderStatus) -> list[OrderStatus]:
     """The statuses `status` may move forward to, in lifecycle order."""
-    return [s for s in ORDER_STATUSES if s in TRANSITIONS[status]]
+    return ORDER_LIFECYCLE.next(status)
 
 
 def check_transition(
@@ -127,23 +128,9 @@ def check_transition(
 ) -> None:
     """Raise InvalidTransitionError unless the lifecycle allows `current` → `target`.
 
-    `back` asks for one of the moves back (RETURNS), which only releases make.
+    `back` asks for one of the moves back, which only releases make.
     """
-    table = RETURNS if back else TRANSITIONS
-    if target in table.get(current, frozenset()):
-        return
-    allowed = allowed_next(current)
-    if not allowed and current not in RETURNS:
-        raise InvalidTransitionError(
-            f"order {order_id} is {current}, a final status: it cannot become {target}"
-        )
-    options = [", ".join(allowed)] if allowed else []
-    if current in _HOW_BACK:
-        options.append(f"go {_HOW_BACK[current]}")
-    raise InvalidTransitionError(
-        f"order {order_id} is {current} and cannot become {target}; "
-        f"from {current} it can become {' or '.join(options)}"
-    )
+    ORDER_LIFECYCLE.check(order_id, current, target, back=back)
 
 
 _HEADER_COLUMNS = (
@@ -163,7 +150,11 @@ async def lock_order(conn: AsyncConn, order_id: str) -> OrderHeader:
     cur = await conn.execute(_LOCK, {"order_id": order_id})
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"order {order_id!r} does not exist; order IDs look like ORD-10001")
+        raise NotFoundError(
+            f"order {order_id!r} does not exist; order IDs look like ORD-10001",
+            entity="order",
+            id=str(order_id),
+        )
     return OrderHeader.model_validate(row)
 
 
@@ -172,7 +163,11 @@ async def load_order(conn: AsyncConn, order_id: str, *, with_events: bool = True
     cur = await conn.execute(_READ, {"order_id": order_id})
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"order {order_id!r} does not exist; order IDs look like ORD-10001")
+        raise NotFoundError(
+            f"order {order_id!r} does not exist; order IDs look like ORD-10001",
+            entity="order",
+            id=str(order_id),
+        )
     cur = await conn.execute(_LINES, {"order_id": order_id})
     lines = [OrderLine.model_validate(r) for r in await cur.fetchall()]
     history: list[OrderEvent] = []

@@ -170,7 +170,11 @@ async def _check_facility(conn: AsyncConn, facility_id: str) -> None:
     cur = await conn.execute("select facility_id from facilities order by facility_id")
     known = [r["facility_id"] for r in await cur.fetchall()]
     if facility_id not in known:
-        raise NotFoundError(f"facility {facility_id!r} does not exist; use one of {known}")
+        raise NotFoundError(
+            f"facility {facility_id!r} does not exist; use one of {known}",
+            entity="facility",
+            id=str(facility_id),
+        )
 
 
 async def _check_region(conn: AsyncConn, region: str) -> None:

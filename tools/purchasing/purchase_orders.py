@@ -18,20 +18,25 @@ from pydantic import BaseModel
 
 from tools.core import clock
 from tools.core.db import AsyncConn
-from tools.core.errors import InvalidTransitionError, NotFoundError, ValidationError
+from tools.core.errors import NotFoundError, ValidationError
+from tools.core.lifecycle import Lifecycle
 from tools.core.limits import check_page, check_quantity, require_text
 from tools.core.operations import Actor, atomic, idempotent, record
 from tools.inventory.ledger import LevelChange, apply_changes, lock_levels
 
 PoStatus = Literal["PENDING", "IN_TRANSIT", "DELAYED", "RECEIVED", "CANCELLED"]
 PO_STATUSES: tuple[PoStatus, ...] = get_args(PoStatus)
-PO_TRANSITIONS: dict[PoStatus, frozenset[PoStatus]] = {
-    "PENDING": frozenset({"IN_TRANSIT", "DELAYED", "RECEIVED", "CANCELLED"}),
-    "IN_TRANSIT": frozenset({"DELAYED", "RECEIVED"}),
-    "DELAYED": frozenset({"IN_TRANSIT", "DELAYED", "RECEIVED", "CANCELLED"}),
-    "RECEIVED": frozenset(),
-    "CANCELLED": frozenset(),
-}
+PO_LIFECYCLE: Lifecycle[PoStatus] = Lifecycle(
+    entity="purchase order",
+    statuses=PO_STATUSES,
+    moves={
+        "PENDING": frozenset({"IN_TRANSIT", "DELAYED", "RECEIVED", "CANCELLED"}),
+        "IN_TRANSIT": frozenset({"DELAYED", "RECEIVED"}),
+        "DELAYED": frozenset({"IN_TRANSIT", "DELAYED", "RECEIVED", "CANCELLED"}),
+        "RECEIVED": frozenset(),
+        "CANCELLED": frozenset(),
+    },
+)
 
 
 class PurchaseOrder(BaseModel):
@@ -64,7 +69,11 @@ async def get_purchase_order(conn: AsyncConn, po_id: str) -> PurchaseOrder:
         )
         row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"purchase order {po_id!r} does not exist; IDs look like PO-5001")
+        raise NotFoundError(
+            f"purchase order {po_id!r} does not exist; IDs look like PO-5001",
+            entity="purchase_order",
+            id=str(po_id),
+        )
     return PurchaseOrder.model_validate(row)
 
 
@@ -136,7 +145,11 @@ async def create_purchase_order(
         cur = await conn.execute(_TERMS, {"sku": sku, "supplier": supplier_id})
         terms = await cur.fetchone()
         if terms is None:
-            raise NotFoundError(f"supplier {supplier_id!r} does not exist; IDs look like RHEINTECH")
+            raise NotFoundError(
+                f"supplier {supplier_id!r} does not exist; IDs look like RHEINTECH",
+                entity="supplier",
+                id=str(supplier_id),
+            )
         if terms["unit_price"] is None:
             raise ValidationError(await _not_sold(conn, supplier_id, sku))
         if terms["supplier_status"] != "ACTIVE":
@@ -206,15 +219,13 @@ async def _move(
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"purchase order {po_id!r} does not exist; IDs look like PO-5001")
+        raise NotFoundError(
+            f"purchase order {po_id!r} does not exist; IDs look like PO-5001",
+            entity="purchase_order",
+            id=str(po_id),
+        )
     po = PurchaseOrder.model_validate(row)
-    if to not in PO_TRANSITIONS[po.status]:
-        allowed = [s for s in PO_STATUSES if s in PO_TRANSITIONS[po.status]]
-        raise InvalidTransitionError(
-            f"purchase order {po_id} is {po.status} and cannot become {to}; "
-            + (f"from {po.status} it can become {', '.join(allowed)}" if allowed
-               else f"{po.status} is final")
-        )  # fmt: skip
+    PO_LIFECYCLE.check(po_id, po.status, to)
     now = clock.now()
     if to == "RECEIVED":
         await lock_levels(conn, keys=[(po.sku, po.facility_id)])

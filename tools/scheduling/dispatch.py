@@ -258,7 +258,11 @@ async def work_center_queue(
     )
     center = await cur.fetchone()
     if center is None:
-        raise NotFoundError(f"work center {work_center_id} does not exist")
+        raise NotFoundError(
+            f"work center {work_center_id} does not exist",
+            entity="work_center",
+            id=str(work_center_id),
+        )
     state = await load_state(conn, facility_id=center["facility_id"], horizon_days=1)
     now = clock.now()
     finished = await _finished_steps(conn, center["facility_id"], now)

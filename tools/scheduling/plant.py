@@ -197,7 +197,9 @@ async def load_state(
     if facility_id is not None:
         cur = await conn.execute("select 1 from facilities where facility_id = %s", (facility_id,))
         if await cur.fetchone() is None:
-            raise NotFoundError(f"facility {facility_id} does not exist")
+            raise NotFoundError(
+                f"facility {facility_id} does not exist", entity="facility", id=str(facility_id)
+            )
     origin = plant_origin(now)
     horizon = horizon_days * 1440
     items = await _items(conn, facility_id, order_ids, statuses)

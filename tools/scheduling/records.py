@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, JsonValue
 
+from tools.core.lifecycle import Lifecycle
 from tools.scheduling.problem import Status
 
 ScheduleStatus = Literal["PROPOSED", "APPLIED", "SUPERSEDED", "REJECTED"]
+# A proposal is applied or rejected; an applied schedule is superseded by the next one applied.
+SCHEDULE_LIFECYCLE: Lifecycle[ScheduleStatus] = Lifecycle(
+    entity="schedule",
+    statuses=get_args(ScheduleStatus),
+    moves={
+        "PROPOSED": frozenset({"APPLIED", "REJECTED"}),
+        "APPLIED": frozenset({"SUPERSEDED"}),
+        "SUPERSEDED": frozenset(),
+        "REJECTED": frozenset(),
+    },
+    hints=dict.fromkeys(
+        ("APPLIED", "SUPERSEDED", "REJECTED"),
+        "only a PROPOSED schedule can be applied or rejected; propose a new one",
+    ),
+)
 ScheduleKind = Literal["PLAN", "RESCHEDULE"]
 
 

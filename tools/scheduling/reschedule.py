@@ -76,7 +76,11 @@ async def reschedule_machine(
         )
         machine = await cur.fetchone()
         if machine is None:
-            raise NotFoundError(f"machine {request.machine_id} does not exist")
+            raise NotFoundError(
+                f"machine {request.machine_id} does not exist",
+                entity="machine",
+                id=str(request.machine_id),
+            )
         base = await _baseline(conn, machine["facility_id"])
         origin = plant_origin()
         starts = request.unavailable_from or origin

@@ -23,6 +23,7 @@ from tools.scheduling.planning import Plan, build_problem, plan
 from tools.scheduling.plant import SetupMode, load_state
 from tools.scheduling.problem import Objective, SolveSettings
 from tools.scheduling.records import (
+    SCHEDULE_LIFECYCLE,
     Impact,
     LateOrder,
     Schedule,
@@ -222,7 +223,9 @@ async def get_schedule(conn: AsyncConn, schedule_id: int) -> Schedule:
     cur = await conn.execute(_SCHEDULE, {"schedule_id": schedule_id})
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"schedule {schedule_id} does not exist")
+        raise NotFoundError(
+            f"schedule {schedule_id} does not exist", entity="schedule", id=str(schedule_id)
+        )
     cur = await conn.execute(_SLOTS, {"schedule_id": schedule_id})
     slots = [Slot.model_validate(r) for r in await cur.fetchall()]
     stats = row.pop("statistics") or {}
@@ -269,11 +272,11 @@ async def _lock_proposal(conn: AsyncConn, schedule_id: int, doing: str) -> dict[
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFoundError(f"schedule {schedule_id} does not exist")
-    if row["status"] != "PROPOSED":
-        raise InvalidTransitionError(
-            f"schedule {schedule_id} is {row['status']}; only a PROPOSED schedule can be {doing}"
+        raise NotFoundError(
+            f"schedule {schedule_id} does not exist", entity="schedule", id=str(schedule_id)
         )
+    target = "APPLIED" if doing == "applied" else "REJECTED"
+    SCHEDULE_LIFECYCLE.check(str(schedule_id), row["status"], target, verb=f"be {doing}")
     return dict(row)
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from agents.actions import describe_call
 from agents.state import Decision, PendingApproval
-from tools.approvals.requests import DecidedStatus, NewApproval, decide_approval, request_approval
+from tools.approvals.requests import STATUS_OF, NewApproval, decide_approval, request_approval
 from tools.communications.templates import STAFF_ROLES
 from tools.core.db import AsyncConn
 from tools.core.operations import Actor
@@ -178,8 +178,8 @@ def parse_decision(value: Any) -> Decision:
         return {"type": "reject", "reason": f"unreadable decision {value!r}"}
     kind = str(value.get("type", ""))
     user = value.get("user")
-    if kind in ("accept", "approve"):
-        return {"type": "accept", "user": user}
+    if kind in ("approve", "accept"):  # "accept": an Agent Inbox HumanResponse
+        return {"type": "approve", "user": user}
     if kind == "edit":
         args = value.get("args")
         if isinstance(args, dict) and isinstance(args.get("args"), dict):
@@ -194,12 +194,6 @@ select approval_id, thread_id, status, agent, action, arguments, required_role, 
        decision_reason, edited_arguments
 from approvals where approval_id = %(approval_id)s
 """
-
-STATUS_OF: dict[str, DecidedStatus] = {
-    "accept": "APPROVED",
-    "edit": "EDITED",
-    "reject": "REJECTED",
-}
 
 
 async def write_request(
@@ -244,7 +238,7 @@ def decision_from_row(row: dict[str, Any]) -> Decision:
     """The decision a decided approvals row holds."""
     status = row["status"]
     if status == "APPROVED":
-        return {"type": "accept", "user": row["decided_by"]}
+        return {"type": "approve", "user": row["decided_by"]}
     if status == "EDITED":
         return {"type": "edit", "args": row["edited_arguments"] or {}, "user": row["decided_by"]}
     return {"type": "reject", "reason": row["decision_reason"], "user": row["decided_by"]}

@@ -29,7 +29,7 @@ from pydantic import AnyUrl
 
 from agents.offline import OfflineChatModel
 from agents.offline.names import PlantNames
-from agents.state import AGENTS
+from agents.roster import AGENTS, SERVER_OF
 from mcp_servers.runtime import CALLER_META_KEY, Caller, Plant
 from mcp_servers.servers import DOMAIN_REGISTRARS, build_server
 from mcp_servers.sessions import connect
@@ -38,10 +38,6 @@ log = logging.getLogger(__name__)
 
 ORDER_READS = "orders"
 DIRECTORY_URI = "titan://directory"
-
-
-# The MCP server each specialist works through, where its name differs from the agent's.
-SERVER_OF = {"scheduler": "scheduling"}
 
 
 _acting_for: ContextVar[Caller | None] = ContextVar("titan_acting_for", default=None)
@@ -155,7 +151,7 @@ async def _hold(plant: Plant, box: Toolbox, ready: asyncio.Event, done: asyncio.
         await box.directory.names()
         for agent in AGENTS:
             own: list[BaseTool] = []
-            domain = SERVER_OF.get(agent, agent)
+            domain = SERVER_OF[agent]
             if domain in DOMAIN_REGISTRARS:
                 own, writes, _ = await _load(stack, domain, plant)
                 box.write_tools |= writes
@@ -173,7 +169,7 @@ async def agent_schemas() -> tuple[dict[str, dict[str, dict[str, Any]]], set[str
     by_agent: dict[str, dict[str, dict[str, Any]]] = {}
     writes: set[str] = set()
     for agent in AGENTS:
-        domain = SERVER_OF.get(agent, agent)
+        domain = SERVER_OF[agent]
         own: dict[str, dict[str, Any]] = {}
         if domain in DOMAIN_REGISTRARS:
             built = build_server(domain)

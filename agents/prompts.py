@@ -5,17 +5,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-PROMPT_NAMES: tuple[str, ...] = (
-    "supervisor",
-    "scheduler",
-    "inventory",
-    "logistics",
-    "maintenance",
-    "communications",
-    "governance",
-    "composer",
-    "decide",
-)
+from agents.roster import PROMPT_NAMES
 
 
 @cache

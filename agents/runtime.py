@@ -317,8 +317,8 @@ def new_thread_id() -> str:
 
 
 def _decision(kind: str, *, reason: str | None, args: dict[str, Any] | None, user: str) -> Decision:
-    if kind in ("approve", "accept"):
-        return {"type": "accept", "user": user}
+    if kind == "approve":
+        return {"type": "approve", "user": user}
     if kind == "reject":
         return {"type": "reject", "reason": reason or "no reason given", "user": user}
     if kind == "edit":

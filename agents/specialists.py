@@ -29,7 +29,6 @@ from tools.core.db import AsyncConn
 
 MAX_STEPS = 8
 RESULT_CHARS = LANGUAGE_MODEL_RESULT_CHARS
-Back = Literal["scheduler", "inventory", "logistics", "maintenance", "communications", "governance"]
 
 
 def thread_of(config: RunnableConfig) -> str:

@@ -7,17 +7,9 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
-Agent = Literal[
-    "scheduler", "inventory", "logistics", "maintenance", "communications", "governance"
-]
-AGENTS: tuple[Agent, ...] = (
-    "scheduler",
-    "inventory",
-    "logistics",
-    "maintenance",
-    "communications",
-    "governance",
-)
+from agents.roster import AGENTS as AGENTS
+from agents.roster import Agent as Agent
+from tools.approvals.requests import Decision as DecisionKind
 
 
 class ToolCallRecord(TypedDict):
@@ -64,7 +56,7 @@ class PendingApproval(TypedDict):
 class Decision(TypedDict):
     """A person's answer to an approval request."""
 
-    type: Literal["accept", "edit", "reject"]
+    type: DecisionKind
     args: NotRequired[dict[str, Any] | None]
     reason: NotRequired[str | None]
     user: NotRequired[str | None]

@@ -14,9 +14,7 @@ from agents.report import report
 from agents.state import AGENTS, Agent, TitanState
 from agents.tasks import render_tasks
 
-Next = Literal[
-    "scheduler", "inventory", "logistics", "maintenance", "communications", "governance", "composer"
-]
+Next = Literal[Agent, "composer"]
 HISTORY_TURNS = 4
 
 

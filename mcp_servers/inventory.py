@@ -30,7 +30,7 @@ from tools.inventory import reservations
 from tools.inventory import stock as inventory
 from tools.inventory.ledger import StockLevel
 from tools.inventory.stock import AdjustmentKind
-from tools.maintenance.faults import FaultType
+from tools.maintenance.fault_types import FaultType
 from tools.purchasing import purchase_orders as purchasing
 from tools.purchasing.purchase_orders import PoStatus, PurchaseOrder
 

@@ -15,7 +15,7 @@ from tools.machine_data.sensors import Sensor
 from tools.maintenance import anomalies, health, prediction, work_orders
 from tools.maintenance import faults as fault_classification
 from tools.maintenance import lifecycle as work_order_lifecycle
-from tools.maintenance.faults import FaultType
+from tools.maintenance.fault_types import FaultType
 from tools.maintenance.health import MachineStatus
 from tools.maintenance.work_orders import WorkOrderStatus
 

@@ -373,11 +373,14 @@ async def test_every_server_lists_and_reads_the_plant_resources(
     assert health["machine_id"] == "PHX-CNC-007" and health["facility_id"] == "PHX"
     assert health["window_end"].startswith("2026-03-02T06:00")
     assert {lv["sku"] for lv in stock} == {"SKU-BRG-7014"} and len(stock) >= 2
+    # The same Approval the REST API answers with, still undecided.
     assert approvals == [
-        {"approval_id": "APR-1", "thread_id": "thread-1", "agent": "inventory",
-         "action": "create_purchase_order", "arguments": {"sku": "SKU-BRG-7014", "quantity": 40},
+        {"approval_id": "APR-1", "thread_id": "thread-1", "status": "PENDING",
+         "agent": "inventory", "action": "create_purchase_order",
+         "arguments": {"sku": "SKU-BRG-7014", "quantity": 40}, "impact": {},
          "reason": "PO above 20000 USD", "required_role": "supervisor",
-         "requested_at": "2026-03-02T05:30:00Z"},
+         "requested_at": "2026-03-02T05:30:00Z", "decided_by": None, "decided_at": None,
+         "decision_reason": None, "edited_arguments": None},
     ]  # fmt: skip
 
 

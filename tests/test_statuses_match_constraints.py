@@ -23,8 +23,7 @@ from tools.inventory import reservations
 from tools.logistics import rates as shipping_rates
 from tools.logistics import shipments as logistics
 from tools.machine_data import dead_letters, ingest_status, sensors
-from tools.maintenance import anomalies, health, work_orders
-from tools.maintenance import faults as fault_classification
+from tools.maintenance import anomalies, fault_types, health, work_orders
 from tools.orders import lifecycle as order_lifecycle
 from tools.purchasing import purchase_orders as purchasing
 from tools.scheduling import calendar, records
@@ -62,9 +61,9 @@ COLUMNS: dict[tuple[str, str], Any] = {
     ("customer_inquiries", "status"): inquiries.Status,
     ("customer_inquiries", "channel"): inquiries.InquiryChannel,
     ("batch_certificates", "kind"): governance.CertificateKind,
-    ("failure_predictions", "failure_mode"): fault_classification.FaultType,
-    ("spare_part_compatibility", "fault_type"): fault_classification.FaultType,
-    ("sim_ground_truth", "pattern"): fault_classification.FaultType,
+    ("failure_predictions", "failure_mode"): fault_types.FaultType,
+    ("spare_part_compatibility", "fault_type"): fault_types.FaultType,
+    ("sim_ground_truth", "pattern"): fault_types.FaultType,
     ("sensor_readings", "sensor"): sensors.Sensor,
     ("sensor_thresholds", "sensor"): sensors.Sensor,
     ("sensor_thresholds", "direction"): sensors.Direction,

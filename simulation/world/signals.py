@@ -48,29 +48,15 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from tools.machine_data.sensors import SENSORS
+from tools.maintenance.fault_types import FAULT_TYPES, FaultType
 
-Pattern = Literal[
-    "BEARING_DEGRADATION",
-    "MOTOR_BURNOUT",
-    "SPINDLE_WEAR",
-    "COOLANT_FAILURE",
-    "ELECTRICAL_FAULT",
-    "SENSOR_DRIFT",
-]
-PATTERNS: tuple[Pattern, ...] = (
-    "BEARING_DEGRADATION",
-    "MOTOR_BURNOUT",
-    "SPINDLE_WEAR",
-    "COOLANT_FAILURE",
-    "ELECTRICAL_FAULT",
-    "SENSOR_DRIFT",
-)
+Pattern = FaultType
+PATTERNS: tuple[Pattern, ...] = FAULT_TYPES
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 IDLE_LOAD = 2.0

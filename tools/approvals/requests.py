@@ -16,7 +16,17 @@ from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.operations import Actor, atomic, record
 
+ApprovalStatus = Literal["PENDING", "APPROVED", "REJECTED", "EDITED", "EXPIRED"]
 DecidedStatus = Literal["APPROVED", "EDITED", "REJECTED"]
+# The one vocabulary of a decision, everywhere (REST, the command line, the agents' resume, the
+# eval tasks), and the status each leaves on the request.
+Decision = Literal["approve", "edit", "reject"]
+DECISIONS: tuple[Decision, ...] = ("approve", "edit", "reject")
+STATUS_OF: dict[Decision, DecidedStatus] = {
+    "approve": "APPROVED",
+    "edit": "EDITED",
+    "reject": "REJECTED",
+}
 
 
 class NewApproval(BaseModel):

@@ -12,6 +12,7 @@ from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.errors import NotFoundError, ValidationError
 from tools.core.limits import check_page
+from tools.maintenance.fault_types import FAULT_TYPES
 
 CATEGORIES = (
     "TURBINE_BLADE", "ENGINE_HOUSING", "MOTOR_HOUSING", "BATTERY_ENCLOSURE", "BEARING", "SPINDLE",
@@ -135,16 +136,6 @@ async def alternatives(
         sku=sku, short_at=facility_id, quantity=quantity, other_facilities=elsewhere,
         transfer_covers=quantity is not None and free >= quantity, suppliers=suppliers,
     )  # fmt: skip
-
-
-FAULT_TYPES = (
-    "BEARING_DEGRADATION",
-    "MOTOR_BURNOUT",
-    "SPINDLE_WEAR",
-    "COOLANT_FAILURE",
-    "ELECTRICAL_FAULT",
-    "SENSOR_DRIFT",
-)
 
 
 class SparePart(BaseModel):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 from pydantic import BaseModel
 
@@ -18,16 +17,9 @@ from tools.maintenance.anomalies import (
     known_machines,
     window_ending_now,
 )
+from tools.maintenance.fault_types import FaultType
 from tools.maintenance.health import TREND_MIN_READINGS, TREND_T_MIN, MetricStats, window_stats
 
-FaultType = Literal[
-    "BEARING_DEGRADATION",
-    "MOTOR_BURNOUT",
-    "SPINDLE_WEAR",
-    "COOLANT_FAILURE",
-    "ELECTRICAL_FAULT",
-    "SENSOR_DRIFT",
-]
 FAULT_MIN_SCORE = 0.5
 
 

@@ -45,7 +45,8 @@ from tools.core.errors import NotFoundError, ValidationError
 from tools.core.operations import Actor, atomic, idempotent, record
 from tools.machine_data.sensors import SENSOR_UNITS
 from tools.machine_data.thresholds import Threshold, effective_thresholds
-from tools.maintenance.faults import FaultType, classify_fault
+from tools.maintenance.fault_types import FaultType
+from tools.maintenance.faults import classify_fault
 from tools.maintenance.health import machines_hint
 
 Model = Literal["exponential", "linear"]

@@ -24,19 +24,12 @@ from tools.core.errors import NotFoundError, ValidationError
 from tools.core.lifecycle import Lifecycle
 from tools.core.operations import Actor, atomic, idempotent, record
 from tools.inventory.ledger import LevelChange, apply_changes, lock_levels
+from tools.maintenance.fault_types import FAULT_TYPES
 from tools.maintenance.faults import classify_fault
 
 WorkOrderStatus = Literal["OPEN", "SCHEDULED", "IN_PROGRESS", "COMPLETED", "CANCELLED"]
 KINDS = ("CORRECTIVE", "PREVENTIVE", "PREDICTIVE", "INSPECTION")
 PRIORITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
-FAULT_TYPES = (
-    "BEARING_DEGRADATION",
-    "MOTOR_BURNOUT",
-    "SPINDLE_WEAR",
-    "COOLANT_FAILURE",
-    "ELECTRICAL_FAULT",
-    "SENSOR_DRIFT",
-)
 WORK_ORDER_LIFECYCLE: Lifecycle[WorkOrderStatus] = Lifecycle(
     entity="work order",
     statuses=get_args(WorkOrderStatus),

@@ -7,8 +7,7 @@ agent runtime's advisory lock and the approvals row's `PENDING → decided` upda
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, cast
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, JsonValue, model_validator
@@ -16,8 +15,10 @@ from pydantic import BaseModel, Field, JsonValue, model_validator
 from agents.runtime import ChatResult
 from api.http.auth import Approver, Reader
 from api.http.service import service_of
-from tools.core.db import AsyncConn
-from tools.core.errors import ConflictError, NotFoundError
+from tools.approvals import queue
+from tools.approvals.queue import Approval
+from tools.approvals.requests import ApprovalStatus, Decision
+from tools.core.errors import ConflictError
 
 router = APIRouter(tags=["approvals"])
 
@@ -25,27 +26,8 @@ StatusFilter = Literal["pending", "approved", "rejected", "edited", "expired", "
 ApprovalId = Annotated[str, Path(pattern=r"^APR-[A-Z0-9]{1,40}$", description="An approval ID.")]
 
 
-class Approval(BaseModel):
-    """One approvals row."""
-
-    approval_id: str
-    thread_id: str
-    status: str
-    agent: str
-    action: str
-    arguments: dict[str, JsonValue]
-    impact: dict[str, JsonValue]
-    reason: str
-    required_role: str
-    requested_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_reason: str | None
-    edited_arguments: dict[str, JsonValue] | None
-
-
 class DecisionRequest(BaseModel):
-    decision: Literal["approve", "reject", "edit"]
+    decision: Decision
     reason: str | None = Field(default=None, max_length=2000, description="Why (for reject).")
     args: dict[str, JsonValue] | None = Field(
         default=None, description="The changed arguments (for edit)."
@@ -65,28 +47,6 @@ class DecisionOutcome(BaseModel):
     thread: ChatResult
 
 
-_COLUMNS = """approval_id, thread_id, status, agent, action, arguments, impact, reason,
-    required_role, requested_at, decided_by, decided_at, decision_reason, edited_arguments"""
-
-_LIST = f"""
-select {_COLUMNS} from approvals
-where %(status)s::text is null or status = %(status)s
-order by requested_at desc, approval_id
-limit %(limit)s
-"""
-
-_ONE = f"select {_COLUMNS} from approvals where approval_id = %(approval_id)s"
-
-
-async def _load(conn: AsyncConn, approval_id: str) -> Approval:
-    async with conn.transaction():
-        cur = await conn.execute(_ONE, {"approval_id": approval_id})
-        row = await cur.fetchone()
-    if row is None:
-        raise NotFoundError(f"approval {approval_id} does not exist; GET /approvals lists them")
-    return Approval.model_validate(row)
-
-
 @router.get("/approvals", response_model=list[Approval], summary="List approvals")
 async def list_approvals(
     request: Request,
@@ -95,16 +55,15 @@ async def list_approvals(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[Approval]:
     """Approvals, newest request first (by default the pending ones)."""
-    chosen = None if status == "all" else status.upper()
-    async with service_of(request).pool.connection() as conn, conn.transaction():
-        cur = await conn.execute(_LIST, {"status": chosen, "limit": limit})
-        return [Approval.model_validate(r) for r in await cur.fetchall()]
+    chosen = None if status == "all" else cast(ApprovalStatus, status.upper())
+    async with service_of(request).pool.connection() as conn:
+        return await queue.list_approvals(conn, status=chosen, limit=limit)
 
 
 @router.get("/approvals/{approval_id}", response_model=Approval, summary="Read an approval")
 async def get_approval(request: Request, approval_id: ApprovalId, _: Reader) -> Approval:
     async with service_of(request).pool.connection() as conn:
-        return await _load(conn, approval_id)
+        return await queue.get_approval(conn, approval_id)
 
 
 def _refuse_decided(found: Approval) -> None:
@@ -129,7 +88,7 @@ async def decide(
     service = service_of(request)
     async with service.approval_locks.hold(approval_id):
         async with service.pool.connection() as conn:
-            found = await _load(conn, approval_id)
+            found = await queue.get_approval(conn, approval_id)
         _refuse_decided(found)
         before = await service.agents.thread(found.thread_id)
         result = await service.agents.decide(
@@ -141,7 +100,7 @@ async def decide(
             role=who.role,
         )
         async with service.pool.connection() as conn:
-            decided = await _load(conn, approval_id)
+            decided = await queue.get_approval(conn, approval_id)
     if decided.decided_by != who.user_id:  # another process decided it first
         _refuse_decided(decided)
     service.metrics.ran("decide", result, tools_before=len(before.tool_calls))

@@ -194,25 +194,23 @@ async def run_on(
     Whatever goes wrong (a model error, a timeout, a bad SQL setup) ends this task's run as a
     failure with the reason; it never ends the eval.
     """
-    previous = clock.set_clock(clock.FixedClock(now))
     transcript = Transcript(task_id=task.id)
     usage = UsageMetadataCallbackHandler()
     started: float | None = None
-    try:
-        await apply_sql(url, task.setup.sql)
-        model = eval_model(model_name)
-        model.callbacks = [usage]
-        async with bench.team(url, model) as team:
-            started = time.perf_counter()
-            with anyio.fail_after(timeout_s):
-                await converse(team, task, writes, transcript)
-    except TimeoutError:
-        transcript.error = f"timed out after {timeout_s:g} s"
-    except Exception as exc:  # the task's top-level handler: its failure, not the run's
-        log.debug("task %s failed", task.id, exc_info=True)
-        transcript.error = f"{type(exc).__name__}: {str(exc).strip() or 'no message'}"
-    finally:
-        clock.set_clock(previous)
+    with clock.using(clock.FixedClock(now)):
+        try:
+            await apply_sql(url, task.setup.sql)
+            model = eval_model(model_name)
+            model.callbacks = [usage]
+            async with bench.team(url, model) as team:
+                started = time.perf_counter()
+                with anyio.fail_after(timeout_s):
+                    await converse(team, task, writes, transcript)
+        except TimeoutError:
+            transcript.error = f"timed out after {timeout_s:g} s"
+        except Exception as exc:  # the task's top-level handler: its failure, not the run's
+            log.debug("task %s failed", task.id, exc_info=True)
+            transcript.error = f"{type(exc).__name__}: {str(exc).strip() or 'no message'}"
     if started is not None:  # the conversation's time, without preparing the task
         transcript.latency_s = round(time.perf_counter() - started, 3)
     transcript.tokens = _tokens(usage)

@@ -146,14 +146,11 @@ class Plants:
         await create_database(self.server_url, name)
         self._made.append(name)
         url = database_url(self.server_url, name)
-        previous = clock.set_clock(clock.FixedClock(ANCHOR))
-        try:
+        with clock.using(clock.FixedClock(ANCHOR)):
             async with db.connection(url) as conn:
                 await admin.prepare(conn)
                 async with conn.transaction():
                     await demo_plant.seed(conn, seed=seed)
-        finally:
-            clock.set_clock(previous)
         await prepare_checkpointer(url)
         self.stages[key] = Stage(name=name, now=ANCHOR)
         return self.stages[key]
@@ -176,8 +173,7 @@ async def _play(
     """Play `scenario` (if any) and `minutes` more of plant time on the database at `url`, on a
     driven clock from `start`; the plant time it ends at."""
     driven = clock.FixedClock(start)
-    previous = clock.set_clock(driven)
-    try:
+    with clock.using(driven):
         async with db.connection(url) as conn:
             engine = Engine(conn, driven, SimConfig(seed=seed).only(*WORLD))
             if not await engine.try_acquire():
@@ -193,5 +189,3 @@ async def _play(
             finally:
                 await engine.release()
         return driven.now()
-    finally:
-        clock.set_clock(previous)

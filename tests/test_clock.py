@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import pytest
 
 from tools.core import clock
@@ -110,3 +111,31 @@ def test_a_followed_clock_refuses_a_speed_that_is_not_positive() -> None:
 
     with pytest.raises(ValueError, match="speed must be positive, got 0"):
         followed.follow(START, age_s=0, speed=0, paused=False)
+
+
+@pytest.mark.anyio
+async def test_a_scoped_clock_holds_for_its_job_and_what_it_starts_not_for_others() -> None:
+    job_clock = clock.FixedClock(START)
+    previous = clock.set_clock(clock.FixedClock(START + timedelta(days=30)))
+    seen: dict[str, datetime] = {}
+
+    async def elsewhere(started: anyio.Event, checked: anyio.Event) -> None:
+        await started.wait()
+        seen["elsewhere"] = clock.now()  # a task started outside the scope
+        checked.set()
+
+    try:
+        started, checked = anyio.Event(), anyio.Event()
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(elsewhere, started, checked)
+            with clock.using(job_clock):
+                seen["job"] = clock.now()
+                seen["thread"] = await anyio.to_thread.run_sync(clock.now)
+                started.set()
+                await checked.wait()
+        seen["after"] = clock.now()
+    finally:
+        clock.set_clock(previous)
+
+    assert seen["job"] == seen["thread"] == START
+    assert seen["elsewhere"] == seen["after"] == START + timedelta(days=30)

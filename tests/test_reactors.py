@@ -10,7 +10,7 @@ import pytest
 from tools.core import clock, db
 from tools.core.clock import FixedClock
 from tools.core.operations import Actor
-from tools.core.settings import get_settings
+from tools.core.settings import Settings
 from tools.inventory import stock as inventory
 from tools.logistics.tracking import advance_shipment, deliver_shipment
 from tools.machine_data import sensors
@@ -106,16 +106,15 @@ async def test_low_stock_is_answered_with_a_suggested_purchase_order(plant: db.A
 
 @pytest.mark.anyio
 async def test_with_auto_purchase_low_stock_raises_one_purchase_order(
-    plant: db.AsyncConn, monkeypatch: pytest.MonkeyPatch
+    plant: db.AsyncConn,
 ) -> None:
-    monkeypatch.setenv("TITAN_REACTOR_AUTO_PURCHASE", "true")
-    get_settings.cache_clear()
+    auto = Settings(reactor_auto_purchase=True)
     await inventory.adjust_stock(
         plant, PLANNER, "SKU-BRG-7014", "PHX", delta=-1, reason="scrapped", kind="SCRAP"
     )
 
-    await reactors.process_pending(plant)
-    await reactors.process_pending(plant)
+    await reactors.process_pending(plant, settings=auto)
+    await reactors.process_pending(plant, settings=auto)
 
     pos = await rows(
         plant,
@@ -123,7 +122,6 @@ async def test_with_auto_purchase_low_stock_raises_one_purchase_order(
         "and facility_id = 'PHX' and status = 'PENDING'",
     )
     assert len(pos) == 1 and pos[0]["supplier_id"] == "NIPPONBEARING"
-    get_settings.cache_clear()
 
 
 @pytest.mark.anyio

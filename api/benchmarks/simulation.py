@@ -49,25 +49,24 @@ async def _answering(url: str, stop: asyncio.Event) -> int:
 async def readings_per_second(url: str, *, seconds: float, per_minute: float) -> SimMeasurement:
     """Run the engine flat out with every generator on for `seconds`; readings written per s."""
     fixed = clock.FixedClock(clock.SystemClock().now())
-    previous = clock.set_clock(fixed)
     stop = asyncio.Event()
-    try:
-        async with db.connection(url) as conn:
-            engine = Engine(conn, fixed, SimConfig(seed=42))
-            engine.set_rate("sensors", per_minute)
-            if not await engine.try_acquire():
-                raise ConflictError("the scratch database's engine lock is taken")
-            reader = asyncio.create_task(_answering(url, stop))
-            began = time.perf_counter()
-            while time.perf_counter() - began < seconds:
-                await engine.step(1)
-            elapsed = time.perf_counter() - began
+    with clock.using(fixed):
+        try:
+            async with db.connection(url) as conn:
+                engine = Engine(conn, fixed, SimConfig(seed=42))
+                engine.set_rate("sensors", per_minute)
+                if not await engine.try_acquire():
+                    raise ConflictError("the scratch database's engine lock is taken")
+                reader = asyncio.create_task(_answering(url, stop))
+                began = time.perf_counter()
+                while time.perf_counter() - began < seconds:
+                    await engine.step(1)
+                elapsed = time.perf_counter() - began
+                stop.set()
+                answered = await reader
+                await engine.release()
+        finally:
             stop.set()
-            answered = await reader
-            await engine.release()
-    finally:
-        stop.set()
-        clock.set_clock(previous)
     written = engine.world.counts["readings"]
     plant = engine.world.counts["ticks"] * engine.config.tick_s / 60
     return SimMeasurement(

@@ -68,14 +68,13 @@ async def _engine(
     plant = clock.SimulatedClock(start, base.speed)
     if paused:
         plant.pause()
-    previous = clock.set_clock(plant)
-    engine = Engine(conn, plant, state.config_from(saved, base), publisher=publisher)
-    try:
-        yield engine, await engine.try_acquire()
-    finally:
-        with suppress(asyncio.CancelledError):
-            await engine.release()
-        clock.set_clock(previous)
+    with clock.using(plant):
+        engine = Engine(conn, plant, state.config_from(saved, base), publisher=publisher)
+        try:
+            yield engine, await engine.try_acquire()
+        finally:
+            with suppress(asyncio.CancelledError):
+                await engine.release()
 
 
 async def _queue(

@@ -7,14 +7,19 @@ Three clocks share one interface:
   real time; it can be paused, resumed and advanced by hand (the simulation drives it).
 - `FixedClock`: stands still until a test advances it.
 
-Domain code calls `now()`; entry points choose the clock with `set_clock()`.
+Domain code calls `now()`. A process's entry point (the service, the command line) chooses its
+clock with `set_clock()`; a job that runs on a clock of its own inside a process (a benchmark,
+an eval task, a scenario played from the command line) uses `with using(clock):`, which holds
+for that job's task and the tasks and threads it starts, and for nothing else.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -157,11 +162,22 @@ def _aware(at: datetime) -> datetime:
 
 
 _clock: Clock = SystemClock()
+_scoped: ContextVar[Clock | None] = ContextVar("titan_clock", default=None)
 
 
 def get_clock() -> Clock:
-    """The clock in force for this process."""
-    return _clock
+    """The clock in force here: a scoped one (`using`), else the process's."""
+    return _scoped.get() or _clock
+
+
+@contextmanager
+def using(clock: Clock) -> Iterator[Clock]:
+    """`clock` in force for the block: for this task and what it starts, not the process."""
+    token = _scoped.set(clock)
+    try:
+        yield clock
+    finally:
+        _scoped.reset(token)
 
 
 def set_clock(clock: Clock) -> Clock:
@@ -173,4 +189,4 @@ def set_clock(clock: Clock) -> Clock:
 
 def now() -> datetime:
     """The plant's current time."""
-    return _clock.now()
+    return (_scoped.get() or _clock).now()

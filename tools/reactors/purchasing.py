@@ -11,7 +11,6 @@ from tools.communications import notifications as communications
 from tools.core import clock, events
 from tools.core.db import AsyncConn
 from tools.core.operations import Actor, record
-from tools.core.settings import get_settings
 from tools.purchasing.purchase_orders import create_purchase_order
 
 
@@ -19,8 +18,11 @@ def _int(value: object) -> int:
     return int(value) if isinstance(value, int | float | str) and str(value).strip() else 0
 
 
-async def answer_low_stock(conn: AsyncConn, actor: Actor, event: events.Event) -> str:
-    """Suggest (or, by setting, raise) a purchase order for a `stock.low` event; says what."""
+async def answer_low_stock(
+    conn: AsyncConn, actor: Actor, event: events.Event, *, auto_purchase: bool
+) -> str:
+    """Suggest (or, with `auto_purchase`, raise) a purchase order for a `stock.low` event;
+    says what it did."""
     p = event.payload
     sku, facility = str(p.get("sku", "")), str(p.get("facility_id", ""))
     available, on_order = _int(p.get("available")), _int(p.get("on_order"))
@@ -38,7 +40,7 @@ async def answer_low_stock(conn: AsyncConn, actor: Actor, event: events.Event) -
     if offer is None:
         return f"no active supplier sells {sku}; move stock from another facility"
     quantity = max(reorder_quantity, offer["min_order_qty"], reorder_point - available - on_order)
-    if get_settings().reactor_auto_purchase:
+    if auto_purchase:
         po = await create_purchase_order(
             conn, actor, supplier_id=offer["supplier_id"], sku=sku, facility_id=facility,
             quantity=quantity, idempotency_key=f"reactor:stock.low:{event.event_id}",

@@ -31,6 +31,7 @@ from tools.core import clock, events
 from tools.core.db import AsyncConn
 from tools.core.errors import TitanError
 from tools.core.operations import Actor, atomic
+from tools.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ REACTOR = Actor(type="reactor", id="reactors")
 # How far behind the newest handled event to look for events that committed late.
 LOOKBACK_EVENTS = 5000
 
-Handler = Callable[[AsyncConn, events.Event], Awaitable[str]]
+Handler = Callable[[AsyncConn, events.Event, Settings], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,12 @@ class Skip(Exception):
     """A reactor that has nothing to do for this event (recorded as SKIPPED with the reason)."""
 
 
-async def _notify(conn: AsyncConn, event: events.Event) -> str:
+async def _notify(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
     sent = await communications.notify_for_event(conn, REACTOR, event)
     return f"{len(sent)} notification(s)"
 
 
-async def _terms_reminder(conn: AsyncConn, event: events.Event) -> str:
+async def _terms_reminder(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
     cur = await conn.execute(
         "select o.is_rush, exists (select 1 from customer_compliance c "
         "where c.customer_id = o.customer_id) as has_terms from orders o where order_id = %s",
@@ -66,13 +67,13 @@ async def _terms_reminder(conn: AsyncConn, event: events.Event) -> str:
     row = await cur.fetchone()
     if row is None or not (row["is_rush"] or row["has_terms"]):
         raise Skip("no special contract terms")
-    return await _notify(conn, event)
+    return await _notify(conn, event, settings)
 
 
-async def _delivered(conn: AsyncConn, event: events.Event) -> str:
+async def _delivered(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
     from tools.orders.progress import complete_order_if_delivered
 
-    done = await _notify(conn, event)
+    done = await _notify(conn, event, settings)
     order_id = event.payload.get("order_id")
     if isinstance(order_id, str):
         completed = await complete_order_if_delivered(conn, REACTOR, order_id)
@@ -81,10 +82,10 @@ async def _delivered(conn: AsyncConn, event: events.Event) -> str:
     return done
 
 
-async def _anomaly(conn: AsyncConn, event: events.Event) -> str:
+async def _anomaly(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
     from tools.maintenance.work_orders import open_work_order_for_anomaly
 
-    done = await _notify(conn, event)
+    done = await _notify(conn, event, settings)
     if event.payload.get("severity") != "CRITICAL" or event.entity_id is None:
         return done
     opened = await open_work_order_for_anomaly(conn, REACTOR, anomaly_id=int(event.entity_id))
@@ -92,11 +93,14 @@ async def _anomaly(conn: AsyncConn, event: events.Event) -> str:
     return f"{done}; work order {verb} {opened.work_order.work_order_id}"
 
 
-async def _stock_low(conn: AsyncConn, event: events.Event) -> str:
+async def _stock_low(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
     from tools.reactors.purchasing import answer_low_stock
 
-    done = await _notify(conn, event)
-    return f"{done}; {await answer_low_stock(conn, REACTOR, event)}"
+    done = await _notify(conn, event, settings)
+    answer = await answer_low_stock(
+        conn, REACTOR, event, auto_purchase=settings.reactor_auto_purchase
+    )
+    return f"{done}; {answer}"
 
 
 REACTORS: tuple[Reactor, ...] = (
@@ -130,12 +134,16 @@ async def _finish(
     )
 
 
-async def react(conn: AsyncConn, event: events.Event) -> dict[str, str]:
+async def react(
+    conn: AsyncConn, event: events.Event, *, settings: Settings | None = None
+) -> dict[str, str]:
     """Run every reactor for `event` that has not handled it yet; returns reactor → outcome.
+    `settings` (the process's when None) say how the reactors answer.
 
     Each reactor runs in its own transaction (or savepoint) with its claim: a failure is
     recorded as FAILED with the reason and is not retried; it does not stop the others.
     """
+    settings = settings or get_settings()
     outcomes: dict[str, str] = {}
     for reactor in (r for r in REACTORS if r.event_type == event.type):
         try:
@@ -144,7 +152,7 @@ async def react(conn: AsyncConn, event: events.Event) -> dict[str, str]:
                     continue
                 try:
                     async with atomic(conn):
-                        detail = await reactor.handle(conn, event)
+                        detail = await reactor.handle(conn, event, settings)
                     outcome = "DONE"
                 except Skip as skip:
                     outcome, detail = "SKIPPED", str(skip)
@@ -162,7 +170,9 @@ async def react(conn: AsyncConn, event: events.Event) -> dict[str, str]:
     return outcomes
 
 
-async def process_pending(conn: AsyncConn, *, limit: int = 500) -> int:
+async def process_pending(
+    conn: AsyncConn, *, limit: int = 500, settings: Settings | None = None
+) -> int:
     """Handle committed events that reactors have not handled yet, oldest first; returns how
     many events were looked at."""
     async with conn.transaction():  # leaves no read transaction open between reactions
@@ -176,6 +186,7 @@ async def process_pending(conn: AsyncConn, *, limit: int = 500) -> int:
             {"types": EVENT_TYPES, "lookback": LOOKBACK_EVENTS, "limit": limit},
         )
         pending = [events.Event.model_validate(row) for row in await cur.fetchall()]
+    settings = settings or get_settings()
     for event in pending:
-        await react(conn, event)
+        await react(conn, event, settings=settings)
     return len(pending)

@@ -1,143 +1,20 @@
-"""Which tool calls need a person, and the approvals table rows that list them.
+"""The agents' side of approvals: the request's ID for a tool call, its Agent Inbox interrupt,
+and the decision a person sent back.
 
-The policy is the one place that names risky calls: schedule changes touching more than three
-jobs or needing overtime, rush-order commitments, purchase orders above a value, messages to
-customers, holding, cancelling or closing orders and inquiries, and work orders that take a
-machine down in a shift.
-"""
+Which calls need a person is not decided here: the MCP servers' gate applies the one policy
+(`tools.approvals.policy`) to every caller, raises the request and tells the agents, which then
+wait for the decision (`agents.specialists`)."""
 
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from pydantic import BaseModel
 
 from agents.actions import describe_call
 from agents.state import Decision, PendingApproval
 from tools.approvals.requests import STATUS_OF, NewApproval, decide_approval, request_approval
-from tools.communications.templates import STAFF_ROLES
 from tools.core.db import AsyncConn
 from tools.core.operations import Actor
-
-PO_APPROVAL_LIMIT_USD = Decimal("5000")
-PO_MANAGER_LIMIT_USD = Decimal("50000")
-MAX_JOBS_WITHOUT_APPROVAL = 3
-SCHEDULE_WRITES = ("apply_schedule", "reschedule_machine", "reschedule", "move_operations")
-CUSTOMER_EVENTS = ("order.", "shipment.", "inquiry.")
-ORDER_STOPS = ("cancel_order", "hold_order", "close_inquiry", "answer_inquiry")
-
-
-class Verdict(BaseModel):
-    """Why a call needs approval, what it would change, and who may approve it."""
-
-    reason: str
-    impact: dict[str, Any]
-    required_role: str = "supervisor"
-
-
-def _value(args: dict[str, Any]) -> Decimal | None:
-    try:
-        return Decimal(str(args["unit_price"])) * int(args.get("quantity", 0))
-    except (KeyError, InvalidOperation, TypeError, ValueError):
-        return None
-
-
-def _jobs(args: dict[str, Any]) -> int | None:
-    for key in ("job_ids", "operation_ids", "jobs", "operations", "order_ids", "moves"):
-        value = args.get(key)
-        if isinstance(value, list):
-            return len(value)
-    return None
-
-
-def _schedule(name: str, args: dict[str, Any]) -> Verdict | None:
-    if not name.startswith(SCHEDULE_WRITES):
-        return None
-    overtime = any("overtime" in k and bool(v) for k, v in args.items())
-    jobs = _jobs(args)
-    if overtime:
-        return Verdict(reason="the schedule change needs overtime", impact={"overtime": True})
-    if jobs is None or jobs > MAX_JOBS_WITHOUT_APPROVAL:
-        touched = "an unknown number of" if jobs is None else str(jobs)
-        return Verdict(
-            reason=f"the schedule change touches {touched} jobs (more than "
-            f"{MAX_JOBS_WITHOUT_APPROVAL} need approval)",
-            impact={"jobs": jobs},
-        )
-    return None
-
-
-def _purchase(args: dict[str, Any]) -> Verdict | None:
-    value = _value(args)
-    impact = {
-        "value_usd": str(value) if value is not None else None,
-        "sku": args.get("sku"),
-        "quantity": args.get("quantity"),
-        "supplier_id": args.get("supplier_id"),
-    }
-    if value is None:
-        return Verdict(
-            reason="the purchase order's value is not known before the supplier prices it",
-            impact=impact,
-        )
-    if value <= PO_APPROVAL_LIMIT_USD:
-        return None
-    role = "production_manager" if value > PO_MANAGER_LIMIT_USD else "supervisor"
-    return Verdict(
-        reason=f"the purchase order is worth {value} USD, above the "
-        f"{PO_APPROVAL_LIMIT_USD} USD limit",
-        impact=impact,
-        required_role=role,
-    )
-
-
-def _message(name: str, args: dict[str, Any]) -> Verdict | None:
-    if name == "send_message":
-        recipient = str(args.get("recipient", ""))
-        if recipient in STAFF_ROLES:
-            return None
-        return Verdict(
-            reason=f"the message goes outside the team, to {recipient}",
-            impact={"recipient": recipient, "subject": args.get("subject")},
-        )
-    event = str(args.get("event_type", ""))
-    if name == "notify_about" and event.startswith(CUSTOMER_EVENTS):
-        return Verdict(
-            reason=f"the {event} notice goes to the customer",
-            impact={"event_type": event, "entity_id": args.get("entity_id")},
-        )
-    return None
-
-
-def needs_approval(name: str, args: dict[str, Any]) -> Verdict | None:
-    """The verdict when calling `name` with `args` needs a person's approval, else None."""
-    if name == "create_purchase_order":
-        return _purchase(args)
-    if name in ("send_message", "notify_about"):
-        return _message(name, args)
-    if name == "create_order" and args.get("is_rush"):
-        return Verdict(
-            reason="a rush order is a commitment to the customer",
-            impact={"customer_id": args.get("customer_id"), "due_at": args.get("due_at")},
-        )
-    if name in ORDER_STOPS:
-        target = args.get("order_id") or args.get("inquiry_id")
-        return Verdict(
-            reason=f"{name.replace('_', ' ')} changes what the customer gets",
-            impact={"entity_id": target},
-        )
-    if name in ("schedule_work_order", "start_work_order"):
-        return Verdict(
-            reason="the work order takes the machine out of production in a shift",
-            impact={
-                "work_order_id": args.get("work_order_id"),
-                "starts_at": args.get("starts_at"),
-                "ends_at": args.get("ends_at"),
-            },
-        )
-    return _schedule(name, args)
 
 
 def approval_id(thread_id: str, turn: int, tool_call_id: str) -> str:

@@ -41,16 +41,32 @@ DIRECTORY_URI = "titan://directory"
 
 
 _acting_for: ContextVar[Caller | None] = ContextVar("titan_acting_for", default=None)
+_held: ContextVar[list[dict[str, Any]] | None] = ContextVar("titan_held", default=None)
 
 
 @contextmanager
-def acting_for(caller: Caller) -> Iterator[None]:
-    """Tool calls made inside are recorded as made for `caller` (the MCP request's `_meta`)."""
-    token = _acting_for.set(caller)
+def acting_for(caller: Caller) -> Iterator[list[dict[str, Any]]]:
+    """Tool calls made inside are recorded as made for `caller` (the MCP request's `_meta`);
+    the list it gives holds the approval requests the gate raised for them (their details)."""
+    waiting: list[dict[str, Any]] = []
+    token, held = _acting_for.set(caller), _held.set(waiting)
     try:
-        yield
+        yield waiting
     finally:
+        _held.reset(held)
         _acting_for.reset(token)
+
+
+def _approval_required(result: Any) -> dict[str, Any] | None:
+    """The details of an `approval_required` tool error, else None."""
+    content = getattr(result, "structuredContent", None)
+    if not getattr(result, "isError", False) or not isinstance(content, dict):
+        return None
+    error = content.get("error")
+    if not isinstance(error, dict) or error.get("code") != "approval_required":
+        return None
+    details = error.get("details") or [{}]
+    return {"message": error.get("message", ""), **details[0]}
 
 
 Handler = Callable[[MCPToolCallRequest], Awaitable[MCPToolCallResult]]
@@ -65,7 +81,12 @@ def _on_behalf(session: ClientSession) -> ToolCallInterceptor:
         if caller is None:
             return await handler(request)
         meta = {CALLER_META_KEY: caller.model_dump(exclude_none=True)}
-        return await session.call_tool(request.name, request.args, meta=meta)
+        result = await session.call_tool(request.name, request.args, meta=meta)
+        waiting = _approval_required(result)
+        held = _held.get()
+        if waiting is not None and held is not None:
+            held.append(waiting)
+        return result
 
     return intercept
 

@@ -25,6 +25,7 @@ from agents.state import (
     ToolCallRecord,
 )
 from mcp_servers.runtime import Caller
+from tools.accounts.accounts import ROLES, Role
 from tools.core.db import AsyncConn
 
 MAX_STEPS = 8
@@ -171,30 +172,9 @@ class ToolRunner:
                 calls.append(_record(agent, call["name"], args, True, text, None))
                 continue
             key = approvals.approval_id(thread, turn, call_id)
-            verdict = approvals.needs_approval(call["name"], args)
+            decision = decisions.get(key)
             approval: str | None = None
-            if verdict is not None:
-                decision = decisions.get(key)
-                if decision is None:
-                    pending: PendingApproval = {
-                        "approval_id": key,
-                        "agent": agent,
-                        "action": call["name"],
-                        "args": args,
-                        "tool_call_id": call_id,
-                        "description": "",
-                        "reason": verdict.reason,
-                        "impact": verdict.impact,
-                        "required_role": verdict.required_role,
-                    }
-                    pending["description"] = approvals.describe(pending)
-                    update = {
-                        "scratch": scratch,
-                        "tool_calls": calls,
-                        "actions": actions,
-                        "pending_approval": pending,
-                    }
-                    return Command(goto="approval", update=update)
+            if decision is not None:
                 approval = key
                 if decision["type"] == "reject":
                     text = (
@@ -211,19 +191,38 @@ class ToolRunner:
                     continue
                 if decision["type"] == "edit":
                     args = {**args, **(decision.get("args") or {})}
-            refusal = _refused_for_role(config, call["name"], self.box.write_tools, approval)
-            if refusal is not None:
-                scratch.append(
-                    ToolMessage(
-                        content=refusal, tool_call_id=call_id, name=call["name"], status="error"
-                    )
-                )
-                calls.append(_record(agent, call["name"], args, False, refusal, approval))
-                actions.append(_action(agent, call["name"], args, "rejected", refusal, approval))
-                continue
-            caller = Caller(user_id=_user_of(config), thread_id=thread, approval_id=approval)
-            with acting_for(caller):
+            caller = Caller(
+                user_id=_user_of(config),
+                thread_id=thread,
+                approval_id=approval,
+                request_id=key,
+                agent=agent,
+                role=_role_of(config),
+            )
+            with acting_for(caller) as held:
                 message = await self._run(agent, call["name"], args, call_id, key)
+            if held and approval is None:
+                # The gate holds the write for a person: it raised the request; wait for it.
+                waiting = held[0]
+                pending: PendingApproval = {
+                    "approval_id": str(waiting.get("approval_id") or key),
+                    "agent": agent,
+                    "action": call["name"],
+                    "args": args,
+                    "tool_call_id": call_id,
+                    "description": "",
+                    "reason": str(waiting.get("reason", "")),
+                    "impact": dict(waiting.get("impact") or {}),
+                    "required_role": str(waiting.get("required_role", "supervisor")),
+                }
+                pending["description"] = approvals.describe(pending)
+                update = {
+                    "scratch": scratch,
+                    "tool_calls": calls,
+                    "actions": actions,
+                    "pending_approval": pending,
+                }
+                return Command(goto="approval", update=update)
             ok, text = message.status != "error", _content(message, self.result_chars)
             scratch.append(
                 ToolMessage(
@@ -291,19 +290,10 @@ def _user_of(config: RunnableConfig) -> str:
     return str(user) if user else "local"
 
 
-def _refused_for_role(
-    config: RunnableConfig, name: str, write_tools: set[str], approval: str | None
-) -> str | None:
-    """Why the caller may not make this write, or None. An operator reads and chats; a write
-    runs for them only when a person with the right role approved it."""
-    meta = config.get("metadata") or {}
-    if meta.get("role") != "operator" or name not in write_tools or approval is not None:
-        return None
-    who = meta.get("user") or "this user"
-    return (
-        f"Not done: {name} changes the plant, and {who} is an operator; it needs the "
-        "supervisor role or higher"
-    )
+def _role_of(config: RunnableConfig) -> Role | None:
+    """The role of the person the run is for (None: the run's own, e.g. an event's)."""
+    role = (config.get("metadata") or {}).get("role")
+    return role if role in ROLES else None
 
 
 def _action(

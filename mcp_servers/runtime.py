@@ -25,9 +25,10 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from tools.accounts.accounts import Principal, Role, require_role
+from tools.accounts.accounts import Principal, Role, rank, require_role
+from tools.approvals import policy
 from tools.core import admin, db
-from tools.core.errors import TitanError
+from tools.core.errors import PermissionDeniedError, TitanError
 from tools.core.operations import Actor
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,13 @@ class Caller(BaseModel):
 
     user_id: str = Field(min_length=1, max_length=128)
     thread_id: str | None = Field(default=None, max_length=128)
+    # An approved request the call runs under (it runs once, as approved).
     approval_id: str | None = Field(default=None, max_length=200)
+    # The ID to give the approval request the call raises, when it needs one, and the agent.
+    request_id: str | None = Field(default=None, pattern=r"^APR-[A-Z0-9]{1,40}$")
+    agent: str | None = Field(default=None, max_length=40)
+    # The person's role: below supervisor, a write runs only under an approved request.
+    role: Role | None = None
 
 
 @dataclass
@@ -125,6 +132,23 @@ def actor_of(ctx: Context, *, thread_id: str | None = None) -> Actor:  # type: i
     return Actor(type="agent" if thread_id else "user", id="mcp-local", thread_id=thread_id)
 
 
+def refused_for_caller(ctx: Context, name: str) -> PermissionDeniedError | None:  # type: ignore[type-arg]
+    """Why the person an agent acts for may not make this write, or None: below supervisor a
+    write runs only under a request someone with the right role approved."""
+    caller = caller_of(ctx)
+    if caller is None or caller.role is None or caller.approval_id:
+        return None
+    if rank(caller.role) >= rank(WRITE_ROLE):
+        return None
+    return PermissionDeniedError(
+        f"Not done: {name} changes the plant, and {caller.user_id} is {caller.role}; it needs "
+        f"the {WRITE_ROLE} role or higher",
+        action=name,
+        role=caller.role,
+        required=WRITE_ROLE,
+    )
+
+
 def _find_context(args: tuple[object, ...], kwargs: dict[str, object]) -> Context | None:  # type: ignore[type-arg]
     for value in (*args, *kwargs.values()):
         if isinstance(value, Context):
@@ -167,6 +191,13 @@ def domain_tool(
             try:
                 if write and ctx is not None:
                     require_role(principal_of(ctx), WRITE_ROLE, action=f"the tool {name}")
+                    if policy.guarded(name):
+                        from mcp_servers.gate import gated
+
+                        return await gated(ctx, name, dict(kwargs), lambda: fn(*args, **kwargs))
+                    refusal = refused_for_caller(ctx, name)
+                    if refusal is not None:
+                        raise refusal
                 return await fn(*args, **kwargs)
             except TitanError as exc:
                 raise ToolError(str(exc)) from exc

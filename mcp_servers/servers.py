@@ -12,6 +12,7 @@ from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.tools import Tool
 
 from mcp_servers import (
+    approvals,
     communications,
     governance,
     inventory,
@@ -23,6 +24,7 @@ from mcp_servers import (
 )
 from mcp_servers.runtime import Plant, ToolBox, open_plant
 from mcp_servers.sessions import TitanMCP
+from tools.approvals import policy
 
 
 class PlantSource(Protocol):
@@ -33,16 +35,22 @@ class PlantSource(Protocol):
 Registrar = Callable[[ToolBox], None]
 
 # Every specialist may read orders; the inventory agent also writes them (orders have no agent).
+# Every server also serves `get_approval`, so that a write held for a person can be followed.
 DOMAIN_REGISTRARS: dict[str, tuple[Registrar, ...]] = {
-    "orders": (orders.register_order_reads,),
-    "inventory": (orders.register_order_reads, orders.register_order_writes, inventory.register),
-    "logistics": (orders.register_order_reads, logistics.register),
-    "maintenance": (maintenance.register,),
-    "scheduling": (orders.register_order_reads, scheduling.register),
+    "orders": (orders.register_order_reads, approvals.register),
+    "inventory": (
+        orders.register_order_reads, orders.register_order_writes, inventory.register,
+        approvals.register,
+    ),
+    "logistics": (orders.register_order_reads, logistics.register, approvals.register),
+    "maintenance": (maintenance.register, approvals.register),
+    "scheduling": (orders.register_order_reads, scheduling.register, approvals.register),
     # Writing to a customer about their order starts from the order.
-    "communications": (orders.register_order_reads, communications.register),
-    "governance": (governance.register,),
-}
+    "communications": (
+        orders.register_order_reads, communications.register, approvals.register,
+    ),
+    "governance": (governance.register, approvals.register),
+}  # fmt: skip
 DOMAINS: tuple[str, ...] = (*DOMAIN_REGISTRARS, "all")
 
 INSTRUCTIONS = {
@@ -86,6 +94,16 @@ def tools_of(register: Registrar) -> ToolBox:
     return box
 
 
+@functools.cache
+def check_policy() -> None:
+    """The approval policy guards only tools a server registers (checked once, at the first
+    build: a rule naming a tool that does not exist fails the start)."""
+    names = {
+        t.name for group in DOMAIN_REGISTRARS.values() for r in group for t in tools_of(r).tools
+    }
+    policy.check_registered(names)
+
+
 def build_server(
     domain: str,
     *,
@@ -112,6 +130,7 @@ def build_server(
         async with open_plant() as opened:
             yield opened
 
+    check_policy()
     names = DOMAIN_REGISTRARS if domain == "all" else {domain: DOMAIN_REGISTRARS[domain]}
     # Servers share registrars (the order reads): each registrar's tools once.
     registrars = list(dict.fromkeys(r for group in names.values() for r in group))

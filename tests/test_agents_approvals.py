@@ -129,9 +129,11 @@ async def test_the_phoenix_incident_runs_end_to_end_through_its_approvals(
         "select action, actor_type, actor_id from audit_log where entity_type = 'approval' "
         "order by audit_id"
     )
+    # Each approved call runs once, under its request, as the person who asked.
     assert [(r["action"], r["actor_type"], r["actor_id"]) for r in await cur.fetchall()] == [
         ("approval.request", "agent", "maria"),
         ("approval.decide", "user", "lead"),
+        ("approval.execute", "agent", "maria"),
     ] * 2
     cur = await plant.execute(
         "select type, entity_id, payload->>'status' as status from event_log "

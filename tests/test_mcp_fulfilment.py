@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 from mcp.shared.exceptions import McpError
 from mcp.types import CallToolResult, TextContent, TextResourceContents
-from mcp_helpers import session_for
+from mcp_helpers import approved, session_for
 from pydantic import AnyUrl
 
 from mcp_servers.runtime import CALLER_META_KEY, Plant
+from tools.approvals.requests import decide_approval
 from tools.core import db
+from tools.core.operations import Actor
 
-ORDER_READS = {"get_order", "list_orders", "review_order"}
+# Every server also serves get_approval, to follow a write held for a person.
+ORDER_READS = {"get_order", "list_orders", "review_order", "get_approval"}
 
 
 def text(result: CallToolResult) -> str:
@@ -171,11 +174,11 @@ async def test_an_order_created_validated_and_reserved_over_mcp_is_in_postgres(
         order_id = created["order_id"]
         validated = data(await client.call_tool("validate_order", {"order_id": order_id}))
         reserved = data(await client.call_tool("reserve_stock", {"order_id": order_id}))
-        held = data(
-            await client.call_tool(
-                "hold_order", {"order_id": order_id, "reason": "customer revising drawing"}
-            )
+        # Holding an order waits for a person: approved, the service runs it.
+        asked = await client.call_tool(
+            "hold_order", {"order_id": order_id, "reason": "customer revising drawing"}
         )
+        held = await approved(mcp_plant, asked)
 
     assert created["status"] == "CREATED" and validated["status"] == "VALIDATED"
     assert reserved["fully_reserved"] and reserved["order_status"] == "RESERVED"
@@ -380,7 +383,8 @@ async def test_every_server_lists_and_reads_the_plant_resources(
          "arguments": {"sku": "SKU-BRG-7014", "quantity": 40}, "impact": {},
          "reason": "PO above 20000 USD", "required_role": "supervisor",
          "requested_at": "2026-03-02T05:30:00Z", "decided_by": None, "decided_at": None,
-         "decision_reason": None, "edited_arguments": None},
+         "decision_reason": None, "edited_arguments": None, "requested_by": None,
+         "executed_at": None, "outcome": None},
     ]  # fmt: skip
 
 
@@ -441,11 +445,19 @@ async def test_a_local_call_made_for_a_person_is_audited_as_the_agent_acting_for
     )
     await plant.commit()
     caller = {"user_id": "maria", "thread_id": "chat-1"}
+    hold = {"order_id": order["order_id"], "reason": "customer revising drawing"}
     async with session_for("inventory", mcp_plant) as client:
+        asked = await client.call_tool("hold_order", hold, meta={CALLER_META_KEY: caller})
+        assert asked.structuredContent is not None
+        approval_id = asked.structuredContent["error"]["details"][0]["approval_id"]
+        async with mcp_plant.pool.connection() as conn:
+            await decide_approval(
+                conn, Actor(type="user", id="lead"), approval_id, status="APPROVED",
+                decided_by=None,
+            )  # fmt: skip
+        # The agent runs the approved call itself, under the request, for maria.
         held = await client.call_tool(
-            "hold_order",
-            {"order_id": order["order_id"], "reason": "customer revising drawing"},
-            meta={CALLER_META_KEY: caller},
+            "hold_order", hold, meta={CALLER_META_KEY: {**caller, "approval_id": approval_id}}
         )
         malformed = await client.call_tool(
             "release_order", {"order_id": order["order_id"]}, meta={CALLER_META_KEY: {"user": 1}}

@@ -18,9 +18,7 @@ async def test_an_mcp_tool_error_carries_the_code_and_the_fields_of_the_refusal(
 ) -> None:
     async with session_for("inventory", mcp_plant) as client:
         # ORD-10001 is COMPLETED in the demo plant: a final status.
-        refused = await client.call_tool(
-            "cancel_order", {"order_id": "ORD-10001", "reason": "customer changed their mind"}
-        )
+        refused = await client.call_tool("validate_order", {"order_id": "ORD-10001"})
         unknown = await client.call_tool("get_order", {"order_id": "ORD-99999"})
         malformed = await client.call_tool("stock_levels", {"sku": 7})
 
@@ -28,7 +26,7 @@ async def test_an_mcp_tool_error_carries_the_code_and_the_fields_of_the_refusal(
     error = refused.structuredContent["error"]
     assert error["code"] == "invalid_transition"
     assert error["details"] == [
-        {"entity": "order", "id": "ORD-10001", "status": "COMPLETED", "target": "CANCELLED",
+        {"entity": "order", "id": "ORD-10001", "status": "COMPLETED", "target": "VALIDATED",
          "allowed": []},
     ]  # fmt: skip
     assert "ORD-10001 is COMPLETED" in error["message"] in refused.content[0].text  # type: ignore[union-attr]

@@ -15,6 +15,7 @@ from agents.offline.check import VARIANTS, Folded, cross_validate, plan_problems
 # Read tools no intent needs, and why: people ask for them through an intent that reads more.
 COVERED_READS = {
     "review_order": "governance.order_compliance checks the order against its contract and more",
+    "get_approval": "a chat shows the approval it waits for itself; MCP clients follow theirs",
 }
 
 

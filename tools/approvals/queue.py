@@ -30,10 +30,14 @@ class Approval(BaseModel):
     decided_at: datetime | None
     decision_reason: str | None
     edited_arguments: dict[str, JsonValue] | None
+    requested_by: str | None = None
+    executed_at: datetime | None = None
+    outcome: dict[str, JsonValue] | None = None
 
 
 _COLUMNS = """approval_id, thread_id, status, agent, action, arguments, impact, reason,
-    required_role, requested_at, decided_by, decided_at, decision_reason, edited_arguments"""
+    required_role, requested_at, decided_by, decided_at, decision_reason, edited_arguments,
+    requested_by, executed_at, outcome"""
 
 _LIST = f"""
 select {_COLUMNS} from approvals

@@ -7,13 +7,16 @@ what and who decided it. Reading them is `tools.approvals.queue`.
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field, JsonValue
 
 from tools.core import clock
 from tools.core.db import AsyncConn
+from tools.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from tools.core.operations import Actor, atomic, record
 
 ApprovalStatus = Literal["PENDING", "APPROVED", "REJECTED", "EDITED", "EXPIRED"]
@@ -40,13 +43,14 @@ class NewApproval(BaseModel):
     impact: dict[str, JsonValue]
     reason: str
     required_role: str
+    requested_by: str | None = None
 
 
 _INSERT = """
 insert into approvals (approval_id, thread_id, agent, action, arguments, impact, reason,
-                       required_role, requested_at)
+                       required_role, requested_at, requested_by)
 values (%(approval_id)s, %(thread_id)s, %(agent)s, %(action)s, %(arguments)s, %(impact)s,
-        %(reason)s, %(required_role)s, %(requested_at)s)
+        %(reason)s, %(required_role)s, %(requested_at)s, %(requested_by)s)
 on conflict (approval_id) do nothing
 returning approval_id
 """
@@ -134,3 +138,109 @@ async def decide_approval(
             payload={"action": row["action"], "status": status, "decided_by": decided_by},
         )
     return True
+
+
+def approved_arguments(row: dict[str, Any]) -> dict[str, JsonValue]:
+    """The arguments a decided request was approved with: as asked, with a person's edits."""
+    return {**(row["arguments"] or {}), **(row["edited_arguments"] or {})}
+
+
+def _canonical(value: Any) -> Any:
+    """A value as arguments compare: times in one UTC spelling, 5.0 as 5, None dropped."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and "T" in value:
+        try:
+            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return at.astimezone(UTC).isoformat() if at.tzinfo else value
+    return value
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return json.dumps(_canonical(a), sort_keys=True, default=str) == json.dumps(
+        _canonical(b), sort_keys=True, default=str
+    )
+
+
+async def claim_execution(
+    conn: AsyncConn, approval_id: str, *, action: str, arguments: dict[str, JsonValue]
+) -> None:
+    """Take the one execution of an approved request, for `action` with `arguments`: raises
+    unless the request exists, was approved (or edited) for exactly this call, and has not run.
+    The claim is committed before the call runs, so a request runs at most once."""
+    async with atomic(conn):
+        cur = await conn.execute(
+            "select approval_id, status, action, arguments, edited_arguments, executed_at "
+            "from approvals where approval_id = %s for update",
+            (approval_id,),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"approval {approval_id} does not exist", entity="approval", id=approval_id
+            )
+        fields: dict[str, Any] = {"entity": "approval", "id": approval_id, "status": row["status"]}
+        if row["status"] not in ("APPROVED", "EDITED"):
+            raise PermissionDeniedError(
+                f"approval {approval_id} is {row['status']}: {action} may not run under it",
+                **fields,
+            )
+        if row["action"] != action:
+            raise ValidationError(
+                f"approval {approval_id} approves {row['action']}, not {action}", **fields
+            )
+        if not _same(approved_arguments(row), arguments):
+            raise ValidationError(
+                f"approval {approval_id} approves {action} with other arguments; call it with "
+                "the approved ones",
+                **fields,
+            )
+        if row["executed_at"] is not None:
+            raise ConflictError(
+                f"approval {approval_id} was already executed at "
+                f"{row['executed_at']:%Y-%m-%d %H:%M} UTC; nothing was executed again",
+                **fields,
+            )
+        await conn.execute(
+            "update approvals set executed_at = %s where approval_id = %s",
+            (clock.now(), approval_id),
+        )
+
+
+async def record_outcome(conn: AsyncConn, actor: Actor, approval_id: str, outcome: Any) -> None:
+    """Keep what the approved call did on its request, with an `approval.executed` event."""
+    stored = json.loads(json.dumps(outcome, default=str))
+    async with atomic(conn):
+        await conn.execute(
+            "update approvals set outcome = %s where approval_id = %s", (Jsonb(stored), approval_id)
+        )
+        await record(
+            conn,
+            actor.model_copy(update={"approval_id": approval_id}),
+            event_type="approval.executed",
+            entity_type="approval",
+            entity_id=approval_id,
+            action="approval.execute",
+            payload={"ok": bool(stored.get("ok"))},
+        )
+
+
+async def pending_request(
+    conn: AsyncConn, *, action: str, arguments: dict[str, JsonValue]
+) -> str | None:
+    """The pending request already raised for exactly this call, if any (one request per
+    decision: asking again reuses it)."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            "select approval_id from approvals where status = 'PENDING' and action = %s "
+            "and arguments = %s order by requested_at limit 1",
+            (action, Jsonb(arguments)),
+        )
+        row = await cur.fetchone()
+    return row["approval_id"] if row else None

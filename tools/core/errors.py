@@ -9,7 +9,8 @@
     ├── InsufficientStockError   more asked for than is available
     ├── ConflictError            a duplicate, or a row someone else changed first
     ├── AuthenticationError      no API key, or one that is unknown or revoked
-    └── PermissionDeniedError    a role too low for what was asked
+    ├── PermissionDeniedError    a role too low for what was asked
+    └── ApprovalRequiredError    a guarded write waits for a person (nothing was done)
 
 Each error has a stable `code` (what a client branches on) and `fields` naming what went wrong
 (the entity and ID, the status and the statuses allowed, the table and the rule...);
@@ -26,7 +27,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import tuple_row
 
-Field = str | int | float | bool | None | list[str]
+Field = str | int | float | bool | None | list[str] | dict[str, Any]
 
 
 def error_body(
@@ -109,6 +110,12 @@ class PermissionDeniedError(TitanError):
     """The caller's role is below what the action needs."""
 
     code = "forbidden"
+
+
+class ApprovalRequiredError(TitanError):
+    """A guarded write that waits for a person: nothing was done, a request was raised."""
+
+    code = "approval_required"
 
 
 # Constraint messages live in the schema (COMMENT ON CONSTRAINT); this query finds them.

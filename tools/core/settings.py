@@ -7,6 +7,7 @@ step). Read them through `get_settings()`; nothing else in Titan reads `os.envir
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -80,6 +81,21 @@ class Settings(BaseSettings):
         gt=0,
         le=86_400,
         description="Simulated plant seconds per real second (60: a real second is a minute).",
+    )
+    approval_po_limit_usd: Decimal = Field(
+        default=Decimal("5000"),
+        ge=0,
+        description="A purchase order worth more than this (USD) waits for a person's approval.",
+    )
+    approval_po_manager_limit_usd: Decimal = Field(
+        default=Decimal("50000"),
+        ge=0,
+        description="Above this value (USD) only a production manager may approve the order.",
+    )
+    approval_stock_adjust_units: int = Field(
+        default=100,
+        ge=0,
+        description="A stock adjustment of more units than this waits for a person's approval.",
     )
     reactor_auto_purchase: bool = Field(
         default=False,

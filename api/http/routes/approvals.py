@@ -14,11 +14,14 @@ from pydantic import BaseModel, Field, JsonValue, model_validator
 
 from agents.runtime import ChatResult
 from api.http.auth import Approver, Reader
-from api.http.service import service_of
+from api.http.service import Service, service_of
+from mcp_servers.gate import execute_request
+from mcp_servers.runtime import Plant
 from tools.approvals import queue
 from tools.approvals.queue import Approval
-from tools.approvals.requests import ApprovalStatus, Decision
+from tools.approvals.requests import STATUS_OF, ApprovalStatus, Decision, decide_approval
 from tools.core.errors import ConflictError
+from tools.core.operations import Actor
 
 router = APIRouter(tags=["approvals"])
 
@@ -41,10 +44,11 @@ class DecisionRequest(BaseModel):
 
 
 class DecisionOutcome(BaseModel):
-    """The decided approval and the thread's outcome after resuming."""
+    """The decided approval and what followed: the agents' thread resumed, or, for a request a
+    client raised over MCP, the call it held run once (its outcome is on the approval)."""
 
     approval: Approval
-    thread: ChatResult
+    thread: ChatResult | None = None
 
 
 @router.get("/approvals", response_model=list[Approval], summary="List approvals")
@@ -90,6 +94,8 @@ async def decide(
         async with service.pool.connection() as conn:
             found = await queue.get_approval(conn, approval_id)
         _refuse_decided(found)
+        if found.thread_id.startswith(CLIENT_THREAD):
+            return await _decide_for_client(service, found, body, who.user_id)
         before = await service.agents.thread(found.thread_id)
         result = await service.agents.decide(
             found.thread_id,
@@ -105,3 +111,33 @@ async def decide(
         _refuse_decided(decided)
     service.metrics.ran("decide", result, tools_before=len(before.tool_calls))
     return DecisionOutcome(approval=decided, thread=result)
+
+
+# The thread of a request a client raised over MCP (`mcp_servers.gate`): no agents wait on it.
+CLIENT_THREAD = "mcp-"
+
+
+async def _decide_for_client(
+    service: Service, found: Approval, body: DecisionRequest, user: str
+) -> DecisionOutcome:
+    """Record the decision on a client's request and, approved, run the call it held once."""
+    status = STATUS_OF[body.decision]
+    async with service.pool.connection() as conn:
+        decided = await decide_approval(
+            conn,
+            Actor(type="user", id=user),
+            found.approval_id,
+            status=status,
+            decided_by=user,
+            reason=body.reason,
+            edited_arguments=dict(body.args) if body.decision == "edit" and body.args else None,
+        )
+    if not decided:
+        async with service.pool.connection() as conn:
+            _refuse_decided(await queue.get_approval(conn, found.approval_id))
+    if status != "REJECTED":
+        await execute_request(
+            Plant(pool=service.pool, location=service.location), found.approval_id
+        )
+    async with service.pool.connection() as conn:
+        return DecisionOutcome(approval=await queue.get_approval(conn, found.approval_id))

@@ -1,0 +1,161 @@
+"""The approval gate every caller of a guarded write passes: the agents, a desktop client over
+stdio, a client over streamable HTTP.
+
+A write the policy (`tools.approvals.policy`) holds for a person does not run: it raises one
+approval request (the same row whoever asked; asking again for the very same call reuses the
+pending one) and answers `approval_required` with the request's ID, what would happen, why, who
+may decide and how. A call made under an approved request (`_meta` names it) runs exactly
+once: the request is claimed before the call runs, and what the call did is kept on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from mcp.server.fastmcp import Context
+from pydantic import JsonValue
+from pydantic_core import to_jsonable_python
+
+from mcp_servers.runtime import (
+    CALLER_META_KEY,
+    Caller,
+    Plant,
+    actor_of,
+    caller_of,
+    plant_of,
+    refused_for_caller,
+)
+from tools.approvals import policy, queue, requests
+from tools.core.errors import ApprovalRequiredError, PermissionDeniedError, TitanError
+from tools.core.settings import get_settings
+
+R = TypeVar("R")
+
+
+def _jsonable(arguments: dict[str, Any]) -> dict[str, JsonValue]:
+    plain: dict[str, JsonValue] = to_jsonable_python(
+        {k: v for k, v in arguments.items() if not isinstance(v, Context) and v is not None}
+    )
+    return plain
+
+
+async def gated(
+    ctx: Context,  # type: ignore[type-arg]
+    name: str,
+    arguments: dict[str, Any],
+    run: Callable[[], Awaitable[R]],
+) -> R:
+    """Run the write `name` when the policy lets it (or an approved request covers it);
+    otherwise raise its approval request and ApprovalRequiredError."""
+    plant, caller = plant_of(ctx), caller_of(ctx)
+    args = _jsonable(arguments)
+    if caller is not None and caller.approval_id:
+        return await _execute(ctx, caller.approval_id, name, args, run)
+    async with plant.pool.connection() as conn:
+        verdict = await policy.verdict(conn, name, args, get_settings())
+        if verdict is None:
+            approval_id = None
+        else:
+            approval_id = await _request(ctx, conn, name, args, verdict)
+    if verdict is None or approval_id is None:
+        refusal = refused_for_caller(ctx, name)
+        if refusal is not None:
+            raise refusal
+        return await run()
+    raise ApprovalRequiredError(
+        f"{name} waits for a person's approval: {verdict.reason}. Request {approval_id} is "
+        f"pending; a {verdict.required_role} or higher decides it (POST "
+        f"/approvals/{approval_id}/decision, or `titan approvals approve {approval_id}`). "
+        "Nothing was done yet.",
+        approval_id=approval_id,
+        action=name,
+        reason=verdict.reason,
+        required_role=verdict.required_role,
+        impact=dict(verdict.impact),
+        decide_rest=f"POST /approvals/{approval_id}/decision",
+        decide_cli=f"titan approvals approve {approval_id}",
+    )
+
+
+async def _request(
+    ctx: Context,  # type: ignore[type-arg]
+    conn: Any,
+    name: str,
+    args: dict[str, JsonValue],
+    verdict: policy.Verdict,
+) -> str:
+    caller = caller_of(ctx)
+    if caller is None:  # a client: the same call asked again reuses its pending request
+        existing = await requests.pending_request(conn, action=name, arguments=args)
+        if existing is not None:
+            return existing
+    approval_id = (caller.request_id if caller else None) or f"APR-{uuid.uuid4().hex[:16].upper()}"
+    who = caller.user_id if caller else actor_of(ctx).id
+    await requests.request_approval(
+        conn,
+        actor_of(ctx),
+        requests.NewApproval(
+            approval_id=approval_id,
+            thread_id=(caller.thread_id if caller else None) or f"mcp-{approval_id}",
+            agent=(caller.agent if caller else None) or "mcp",
+            action=name,
+            arguments=args,
+            impact=dict(verdict.impact),
+            reason=verdict.reason,
+            required_role=verdict.required_role,
+            requested_by=who,
+        ),
+    )
+    return approval_id
+
+
+async def _execute(
+    ctx: Context,  # type: ignore[type-arg]
+    approval_id: str,
+    name: str,
+    args: dict[str, JsonValue],
+    run: Callable[[], Awaitable[R]],
+) -> R:
+    plant = plant_of(ctx)
+    async with plant.pool.connection() as conn:
+        await requests.claim_execution(conn, approval_id, action=name, arguments=args)
+    try:
+        result = await run()
+    except TitanError as exc:
+        async with plant.pool.connection() as conn:
+            outcome = {"ok": False, "error": exc.error_body()}
+            await requests.record_outcome(conn, actor_of(ctx), approval_id, outcome)
+        raise
+    async with plant.pool.connection() as conn:
+        outcome = {"ok": True, "result": to_jsonable_python(result)}
+        await requests.record_outcome(conn, actor_of(ctx), approval_id, outcome)
+    return result
+
+
+async def execute_request(plant: Plant, approval_id: str) -> dict[str, JsonValue]:
+    """Run an approved request a client raised (not an agent's: its thread runs it), once, as
+    the person who asked, over an in-memory session of the real protocol; what it did."""
+    from mcp_servers.servers import build_server
+    from mcp_servers.sessions import connect
+
+    async with plant.pool.connection() as conn:
+        found = await queue.get_approval(conn, approval_id)
+    if found.status not in ("APPROVED", "EDITED"):
+        raise PermissionDeniedError(
+            f"approval {approval_id} is {found.status}: nothing runs under it",
+            entity="approval",
+            id=approval_id,
+            status=found.status,
+        )
+    caller = Caller(user_id=found.requested_by or "mcp", approval_id=approval_id)
+    arguments = requests.approved_arguments(found.model_dump())
+    async with connect(build_server("all", plant=plant).mcp) as session:
+        result = await session.call_tool(
+            found.action, arguments, meta={CALLER_META_KEY: caller.model_dump(exclude_none=True)}
+        )
+    if result.isError:
+        text = "".join(getattr(c, "text", "") for c in result.content)
+        return {"ok": False, "error": text}
+    return {"ok": True, "result": result.structuredContent}

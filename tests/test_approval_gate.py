@@ -1,0 +1,155 @@
+"""The approval gate holds for every MCP caller, not only the agents: a desktop client's guarded
+write raises one request and changes nothing; approved, the service runs it once, as the person
+who asked; rejected, nothing runs. The one policy decides from the plant's data."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import anyio
+import pytest
+from api_helpers import bearer, client_for, key, running_app
+from mcp_helpers import session_for
+
+from mcp_servers.runtime import Plant
+from tools.approvals import policy
+from tools.core import db
+from tools.core.settings import Settings
+
+CANCEL = {"order_id": "ORD-10021", "reason": "the customer withdrew it"}
+
+
+async def status_of(conn: db.AsyncConn, order_id: str) -> str:
+    cur = await conn.execute("select status from orders where order_id = %s", (order_id,))
+    row = await cur.fetchone()
+    assert row is not None
+    return str(row["status"])
+
+
+async def approvals(conn: db.AsyncConn) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        "select approval_id, status, action, requested_by, executed_at, outcome, thread_id "
+        "from approvals order by requested_at"
+    )
+    return await cur.fetchall()
+
+
+@pytest.mark.anyio
+async def test_a_clients_guarded_write_raises_one_request_and_changes_nothing(
+    mcp_plant: Plant, plant: db.AsyncConn
+) -> None:
+    before = await status_of(plant, "ORD-10021")
+    async with session_for("inventory", mcp_plant) as client:
+        first = await client.call_tool("cancel_order", CANCEL)
+        again = await client.call_tool("cancel_order", CANCEL)
+
+    assert first.isError and first.structuredContent is not None
+    error = first.structuredContent["error"]
+    assert error["code"] == "approval_required"
+    [details] = error["details"]
+    assert details["action"] == "cancel_order" and details["required_role"] == "supervisor"
+    assert details["decide_cli"] == f"titan approvals approve {details['approval_id']}"
+    assert details["impact"]["order_id"] == "ORD-10021"
+    assert "Nothing was done yet" in error["message"]
+    assert again.structuredContent == first.structuredContent  # the same request, reused
+    assert await status_of(plant, "ORD-10021") == before
+    [row] = await approvals(plant)
+    assert (row["approval_id"], row["status"]) == (details["approval_id"], "PENDING")
+    assert row["requested_by"] == "mcp-local" and row["thread_id"].startswith("mcp-")
+
+
+@pytest.mark.anyio
+async def test_approved_the_held_write_runs_once_and_its_outcome_is_kept(
+    mcp_plant: Plant, plant: db.AsyncConn, db_url: str
+) -> None:
+    async with session_for("inventory", mcp_plant) as client:
+        held = await client.call_tool("cancel_order", CANCEL)
+    assert held.structuredContent is not None
+    approval_id = held.structuredContent["error"]["details"][0]["approval_id"]
+    manager = await key(plant, "production_manager")
+
+    async with running_app(db_url) as app, client_for(app) as http:
+        with anyio.fail_after(60):
+            approved = await http.post(
+                f"/approvals/{approval_id}/decision",
+                json={"decision": "approve"},
+                headers=bearer(manager),
+            )
+            twice = await http.post(
+                f"/approvals/{approval_id}/decision",
+                json={"decision": "approve"},
+                headers=bearer(manager),
+            )
+    async with session_for("governance", mcp_plant) as client:
+        read = await client.call_tool("get_approval", {"approval_id": approval_id})
+
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["approval"]["status"] == "APPROVED"
+    assert approved.json()["approval"]["outcome"]["ok"] is True
+    assert twice.status_code == 409
+    assert await status_of(plant, "ORD-10021") == "CANCELLED"
+    cur = await plant.execute(
+        "select count(*) as n from order_events where order_id = 'ORD-10021' "
+        "and to_status = 'CANCELLED'"
+    )
+    assert await cur.fetchone() == {"n": 1}
+    assert read.structuredContent is not None and read.structuredContent["executed_at"]
+    cur = await plant.execute(
+        "select actor_id, approval_id from audit_log where entity_id = 'ORD-10021' "
+        "and approval_id is not null"
+    )
+    assert await cur.fetchall() == [{"actor_id": "mcp-local", "approval_id": approval_id}]
+
+
+@pytest.mark.anyio
+async def test_rejected_the_held_write_never_runs(
+    mcp_plant: Plant, plant: db.AsyncConn, db_url: str
+) -> None:
+    before = await status_of(plant, "ORD-10021")
+    await plant.commit()
+    async with session_for("inventory", mcp_plant) as client:
+        held = await client.call_tool("cancel_order", CANCEL)
+    assert held.structuredContent is not None
+    approval_id = held.structuredContent["error"]["details"][0]["approval_id"]
+    manager = await key(plant, "production_manager")
+
+    async with running_app(db_url) as app, client_for(app) as http:
+        with anyio.fail_after(60):
+            rejected = await http.post(
+                f"/approvals/{approval_id}/decision",
+                json={"decision": "reject", "reason": "keep it"},
+                headers=bearer(manager),
+            )
+
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["approval"]["status"] == "REJECTED"
+    assert await status_of(plant, "ORD-10021") == before
+    [row] = await approvals(plant)
+    assert row["executed_at"] is None and row["outcome"] is None
+
+
+@pytest.mark.anyio
+async def test_a_purchase_order_waits_by_its_value_and_the_largest_for_a_manager(
+    plant: db.AsyncConn,
+) -> None:
+    settings = Settings()
+    # NipponBearing sells SKU-BRG-7014 at 610.00 USD and SKU-SPN-20K at 16,900.00 USD.
+    small = {"supplier_id": "NIPPONBEARING", "sku": "SKU-BRG-7014", "quantity": 8}
+    large = {**small, "quantity": 10}
+    huge = {"supplier_id": "NIPPONBEARING", "sku": "SKU-SPN-20K", "quantity": 3}
+
+    assert await policy.verdict(plant, "create_purchase_order", small, settings) is None
+    held = await policy.verdict(plant, "create_purchase_order", large, settings)
+    largest = await policy.verdict(plant, "create_purchase_order", huge, settings)
+
+    assert held is not None and held.impact["value_usd"] == str(Decimal("6100.00"))
+    assert held.required_role == "supervisor" and "above the 5000 USD limit" in held.reason
+    assert largest is not None and largest.required_role == "production_manager"
+
+
+def test_a_policy_naming_a_tool_no_server_registers_fails_the_start() -> None:
+    with pytest.raises(ValueError, match="no server registers: \\['cancel_order'\\]"):
+        policy.check_registered(
+            ["create_purchase_order"] + [n for n in policy.POLICY if n != "cancel_order"]
+        )

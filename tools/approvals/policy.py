@@ -1,0 +1,349 @@
+"""Which writes wait for a person: the one approval policy, whoever calls (the agents, a desktop
+MCP client over stdio or HTTP).
+
+Each rule reads the plant through `tools/` and returns a `Verdict` — why a person is needed,
+what the write would change in numbers, and who may decide — or None when the write may go
+ahead:
+
+- `create_purchase_order`: its value (quantity × the supplier's price for the SKU, or the price
+  asked for) above `TITAN_APPROVAL_PO_LIMIT_USD`; above the manager limit only a production
+  manager decides.
+- `apply_schedule`: a schedule change that moves more than 3 jobs, makes an order late, needs
+  overtime or touches a rush order (a reschedule's stored impact; for a fresh plan, the jobs
+  whose times differ from the schedule in force).
+- `send_message` to anyone outside the staff roles, `notify_about` a customer event,
+  `answer_inquiry` and `close_inquiry`: always (the customer reads them).
+- `cancel_order`, `hold_order`: always; `create_order` of a rush order: always.
+- `reschedule_machine`: always (the jobs it moves are known only once it is solved).
+- `schedule_work_order`, `start_work_order`: always (the machine leaves production in a shift).
+- `adjust_stock` of more than `TITAN_APPROVAL_STOCK_ADJUST_UNITS` units.
+- `set_sensor_threshold` for every machine at once (the plant-wide default): always.
+
+`check_registered` fails fast when a rule names a tool that no server registers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import JsonValue
+
+from tools.accounts.accounts import Role
+from tools.communications.inquiries import INQUIRY_LIFECYCLE
+from tools.communications.inquiries import Status as InquiryStatus
+from tools.communications.templates import STAFF_ROLES
+from tools.core.db import AsyncConn
+from tools.core.settings import Settings
+from tools.maintenance.work_orders import WORK_ORDER_LIFECYCLE, WorkOrderStatus
+from tools.orders.lifecycle import ORDER_LIFECYCLE, OrderStatus
+
+MAX_JOBS_WITHOUT_APPROVAL = 3
+CUSTOMER_EVENTS = ("order.", "shipment.", "inquiry.")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a write needs a person, what it would change, and the least role that may decide."""
+
+    reason: str
+    impact: dict[str, JsonValue] = field(default_factory=dict)
+    required_role: Role = "supervisor"
+
+
+Rule = Callable[[AsyncConn, dict[str, Any], Settings], Awaitable[Verdict | None]]
+
+
+async def _one(conn: AsyncConn, sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    async with conn.transaction():
+        cur = await conn.execute(sql, params)
+        return await cur.fetchone()
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None
+
+
+async def _purchase(conn: AsyncConn, args: dict[str, Any], settings: Settings) -> Verdict | None:
+    price = _decimal(args.get("unit_price"))
+    if price is None:
+        row = await _one(
+            conn,
+            "select unit_price from supplier_items where supplier_id = %(s)s and sku = %(k)s",
+            {"s": args.get("supplier_id"), "k": args.get("sku")},
+        )
+        price = row["unit_price"] if row else None
+    quantity = int(args.get("quantity") or 0)
+    impact: dict[str, JsonValue] = {
+        "sku": args.get("sku"), "quantity": quantity, "supplier_id": args.get("supplier_id"),
+        "value_usd": str(price * quantity) if price is not None else None,
+    }  # fmt: skip
+    if price is None:
+        # The supplier does not sell it: the operation refuses it, no person is needed.
+        return None
+    value = price * quantity
+    if value <= settings.approval_po_limit_usd:
+        return None
+    manager = value > settings.approval_po_manager_limit_usd
+    return Verdict(
+        reason=f"the purchase order is worth {value} USD, above the "
+        f"{settings.approval_po_limit_usd} USD limit",
+        impact=impact,
+        required_role="production_manager" if manager else "supervisor",
+    )
+
+
+_SCHEDULE_CHANGE = """
+with target as (select * from schedules where schedule_id = %(id)s),
+applied as (
+    select x.schedule_id from schedules x, target t
+    where x.status = 'APPLIED' and x.facility_id is not distinct from t.facility_id
+),
+changed as (
+    select distinct p.order_id, p.line_no from schedule_slots p
+    left join schedule_slots a on a.schedule_id = (select schedule_id from applied)
+        and a.order_id = p.order_id and a.line_no = p.line_no and a.op_seq = p.op_seq
+    where p.schedule_id = %(id)s
+      and (a.starts_at is null or a.starts_at <> p.starts_at or a.machine_id <> p.machine_id)
+)
+select t.kind, t.status, t.impact,
+       (select count(*) from changed) as jobs_changed,
+       (select coalesce(array_agg(distinct o.order_id order by o.order_id), '{}')
+        from orders o where o.is_rush and o.order_id in (select order_id from changed))
+           as rush_changed,
+       (select coalesce(array_agg(distinct o.order_id order by o.order_id), '{}')
+        from orders o where o.is_rush) as rush_orders
+from target t
+"""
+
+
+async def _apply_schedule(
+    conn: AsyncConn, args: dict[str, Any], settings: Settings
+) -> Verdict | None:
+    row = await _one(conn, _SCHEDULE_CHANGE, {"id": args.get("schedule_id")})
+    if row is None or row["status"] != "PROPOSED":
+        return None  # the operation refuses it with the reason
+    stored = row["impact"] or {}
+    if row["kind"] == "RESCHEDULE" and stored:
+        jobs = int(stored.get("jobs_moved") or 0)
+        late = [c.get("order_id") for c in stored.get("orders_late") or []]
+        overtime = int(stored.get("overtime_minutes") or 0)
+        touched = {m.get("order_id") for m in stored.get("moves") or []}
+        rush = sorted(o for o in row["rush_orders"] if o in touched)
+    else:
+        jobs, late, overtime = int(row["jobs_changed"]), [], 0
+        rush = list(row["rush_changed"])
+    impact: dict[str, JsonValue] = {
+        "schedule_id": args.get("schedule_id"), "jobs_moved": jobs, "orders_late": late,
+        "overtime_minutes": overtime, "rush_orders": rush,
+    }  # fmt: skip
+    reasons = []
+    if jobs > MAX_JOBS_WITHOUT_APPROVAL:
+        reasons.append(f"it moves {jobs} jobs (more than {MAX_JOBS_WITHOUT_APPROVAL})")
+    if late:
+        reasons.append(f"it makes {len(late)} order(s) late ({', '.join(map(str, late))})")
+    if overtime:
+        reasons.append(f"it needs {overtime} minutes of overtime")
+    if rush:
+        reasons.append(f"it changes rush order(s) {', '.join(rush)}")
+    if not reasons:
+        return None
+    return Verdict(reason="the schedule change " + "; ".join(reasons), impact=impact)
+
+
+async def _send_message(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+    recipient = str(args.get("recipient", ""))
+    if recipient in STAFF_ROLES:
+        return None
+    return Verdict(
+        reason=f"the message goes outside the team, to {recipient}",
+        impact={"recipient": recipient, "subject": args.get("subject")},
+    )
+
+
+async def _notify(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+    event = str(args.get("event_type", ""))
+    if not event.startswith(CUSTOMER_EVENTS):
+        return None
+    return Verdict(
+        reason=f"the {event} notice goes to the customer",
+        impact={"event_type": event, "entity_id": args.get("entity_id")},
+    )
+
+
+async def _order_impact(conn: AsyncConn, order_id: object) -> dict[str, JsonValue]:
+    row = await _one(
+        conn,
+        "select o.customer_id, o.status, o.is_rush, o.due_at, "
+        "coalesce(sum(l.quantity * l.unit_price), 0) as value "
+        "from orders o left join order_lines l using (order_id) "
+        "where o.order_id = %(id)s group by o.order_id",
+        {"id": order_id},
+    )
+    if row is None:
+        return {"order_id": str(order_id)}
+    return {
+        "order_id": str(order_id), "customer_id": row["customer_id"], "status": row["status"],
+        "is_rush": row["is_rush"], "due_at": row["due_at"].isoformat(),
+        "value_usd": str(row["value"]),
+    }  # fmt: skip
+
+
+def _order_stop(verb: str, target: OrderStatus) -> Rule:
+    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+        impact = await _order_impact(conn, args.get("order_id"))
+        status = impact.get("status")
+        if not isinstance(status, str) or not ORDER_LIFECYCLE.can_become(status, target):
+            return None  # no such order, or one that cannot move so: the operation says why
+        return Verdict(reason=f"{verb} an order changes what the customer gets", impact=impact)
+
+    return rule
+
+
+def _inquiry(verb: str, target: InquiryStatus) -> Rule:
+    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+        row = await _one(
+            conn,
+            "select status, customer_id from customer_inquiries where inquiry_id = %(id)s",
+            {"id": args.get("inquiry_id")},
+        )
+        if row is None or not INQUIRY_LIFECYCLE.can_become(row["status"], target):
+            return None  # the operation says why it cannot
+        return Verdict(
+            reason=f"{verb} an inquiry speaks to the customer",
+            impact={"inquiry_id": args.get("inquiry_id"), "customer_id": row["customer_id"]},
+        )
+
+    return rule
+
+
+async def _rush_order(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+    if not args.get("is_rush"):
+        return None
+    return Verdict(
+        reason="a rush order is a commitment to the customer",
+        impact={"customer_id": args.get("customer_id"), "due_at": args.get("due_at")},
+    )
+
+
+def _work_order(target: WorkOrderStatus) -> Rule:
+    async def rule(conn: AsyncConn, args: dict[str, Any], settings: Settings) -> Verdict | None:
+        row = await _one(
+            conn,
+            "select w.status as work_order_status, e.status from work_orders w "
+            "join equipment e using (machine_id) where w.work_order_id = %(id)s",
+            {"id": args.get("work_order_id")},
+        )
+        if row is None or not WORK_ORDER_LIFECYCLE.can_become(row["work_order_status"], target):
+            return None  # the operation says why it cannot
+        return await _running_machine(conn, args)
+
+    return rule
+
+
+async def _running_machine(conn: AsyncConn, args: dict[str, Any]) -> Verdict | None:
+    row = await _one(
+        conn,
+        "select w.work_order_id, w.machine_id, e.status from work_orders w "
+        "join equipment e using (machine_id) where w.work_order_id = %(id)s",
+        {"id": args.get("work_order_id")},
+    )
+    if row is None:
+        return None
+    return Verdict(
+        reason="the work order takes the machine out of production in a shift",
+        impact={
+            "work_order_id": row["work_order_id"], "machine_id": row["machine_id"],
+            "machine_status": row["status"], "starts_at": args.get("starts_at"),
+            "ends_at": args.get("ends_at"),
+        },
+    )  # fmt: skip
+
+
+async def _reschedule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+    row = await _one(
+        conn, "select status from equipment where machine_id = %(m)s", {"m": args.get("machine_id")}
+    )
+    if row is None:
+        return None  # the operation says the machine does not exist
+    return Verdict(
+        reason="a reschedule re-plans the machine's queued work onto others; a person looks at "
+        "the jobs it moves before it is made",
+        impact={"machine_id": args.get("machine_id"), "machine_status": row["status"],
+                "unavailable_from": args.get("unavailable_from"),
+                "unavailable_until": args.get("unavailable_until")},
+    )  # fmt: skip
+
+
+async def _stock(conn: AsyncConn, args: dict[str, Any], settings: Settings) -> Verdict | None:
+    delta = int(args.get("delta") or 0)
+    if abs(delta) <= settings.approval_stock_adjust_units:
+        return None
+    row = await _one(
+        conn,
+        "select on_hand - reserved as available from stock_levels "
+        "where sku = %(s)s and facility_id = %(f)s",
+        {"s": args.get("sku"), "f": args.get("facility_id")},
+    )
+    if row is None or row["available"] + delta < 0:
+        return None  # not stocked there, or more than is free: the operation refuses it
+    return Verdict(
+        reason=f"the adjustment of {delta} units is above the "
+        f"{settings.approval_stock_adjust_units}-unit limit",
+        impact={"sku": args.get("sku"), "facility_id": args.get("facility_id"), "delta": delta},
+    )
+
+
+async def _threshold(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+    if args.get("machine_id"):
+        return None
+    return Verdict(
+        reason="the threshold holds for every machine of the plant",
+        impact={
+            "sensor": args.get("sensor"), "warning": args.get("warning"),
+            "critical": args.get("critical"),
+        },
+    )  # fmt: skip
+
+
+POLICY: dict[str, Rule] = {
+    "create_purchase_order": _purchase,
+    "apply_schedule": _apply_schedule,
+    "reschedule_machine": _reschedule,
+    "send_message": _send_message,
+    "notify_about": _notify,
+    "answer_inquiry": _inquiry("answering", "ANSWERED"),
+    "close_inquiry": _inquiry("closing", "CLOSED"),
+    "cancel_order": _order_stop("cancelling", "CANCELLED"),
+    "hold_order": _order_stop("holding", "ON_HOLD"),
+    "create_order": _rush_order,
+    "schedule_work_order": _work_order("SCHEDULED"),
+    "start_work_order": _work_order("IN_PROGRESS"),
+    "adjust_stock": _stock,
+    "set_sensor_threshold": _threshold,
+}
+
+
+def guarded(name: str) -> bool:
+    """Whether the write `name` is one the policy may hold for a person."""
+    return name in POLICY
+
+
+async def verdict(
+    conn: AsyncConn, name: str, args: dict[str, Any], settings: Settings
+) -> Verdict | None:
+    """The verdict on calling `name` with `args`: a Verdict when a person must decide."""
+    rule = POLICY.get(name)
+    return None if rule is None else await rule(conn, args, settings)
+
+
+def check_registered(tool_names: Iterable[str]) -> None:
+    """Fail fast when the policy guards a tool that no server registers."""
+    missing = sorted(set(POLICY) - set(tool_names))
+    if missing:
+        raise ValueError(f"the approval policy names tools no server registers: {missing}")

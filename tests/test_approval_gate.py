@@ -12,10 +12,11 @@ import pytest
 from api_helpers import bearer, client_for, key, running_app
 from mcp_helpers import session_for
 
-from mcp_servers.runtime import Plant
+from mcp_servers.runtime import Plant, open_plant
 from tools.approvals import policy
 from tools.core import db
 from tools.core.settings import Settings
+from tools.demo import plant as demo_plant
 
 CANCEL = {"order_id": "ORD-10021", "reason": "the customer withdrew it"}
 
@@ -153,3 +154,34 @@ def test_a_policy_naming_a_tool_no_server_registers_fails_the_start() -> None:
         policy.check_registered(
             ["create_purchase_order"] + [n for n in policy.POLICY if n != "cancel_order"]
         )
+
+
+def test_the_command_line_lists_and_approves_a_clients_request(db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli.main import app
+
+    async def raise_request() -> str:
+        async with db.connection(db_url) as conn:
+            async with conn.transaction():
+                await demo_plant.seed(conn, seed=42)
+            async with open_plant(db_url) as plant, session_for("inventory", plant) as client:
+                held = await client.call_tool("cancel_order", CANCEL)
+        assert held.structuredContent is not None
+        return str(held.structuredContent["error"]["details"][0]["approval_id"])
+
+    async def order_status() -> str:
+        async with db.connection(db_url) as conn:
+            return await status_of(conn, "ORD-10021")
+
+    approval_id = anyio.run(raise_request)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["approvals", "list"])
+    approved_now = runner.invoke(app, ["approvals", "approve", approval_id])
+    again = runner.invoke(app, ["approvals", "approve", approval_id])
+
+    assert listed.exit_code == 0 and approval_id in listed.output
+    assert approved_now.exit_code == 0, approved_now.output
+    assert '"ok": true' in approved_now.output
+    assert anyio.run(order_status) == "CANCELLED"
+    assert again.exit_code == 1 and "already decided" in again.output

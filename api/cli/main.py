@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from api.cli.approvals import approvals_app
 from api.cli.bench import bench_app
 from api.cli.chat import chat
 from api.cli.eval import eval_app
@@ -35,6 +36,7 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(keys_app, name="keys")
+app.add_typer(approvals_app, name="approvals")
 app.add_typer(bench_app, name="bench")
 app.add_typer(model_app, name="model")
 app.add_typer(sim_app, name="sim")

@@ -29,9 +29,10 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None, accounts.Role, int]]
     ("plant", "GET", "/work-orders", None, "operator", 200),
     ("plant", "GET", "/notifications", None, "operator", 200),
     ("approvals", "GET", "/approvals", None, "operator", 200),
-    # deciding needs production_manager; the approval does not exist, hence 404 past the check
+    # deciding needs at least supervisor (each request names its own); the approval does not
+    # exist, hence 404 past the check
     ("approvals", "POST", "/approvals/APR-0000/decision", {"decision": "approve"},
-     "production_manager", 404),
+     "supervisor", 404),
     ("simulation", "GET", "/sim/status", None, "operator", 200),
     # no engine runs in this app: past the role check the command is refused with 409
     ("simulation", "POST", "/sim/pause", None, "supervisor", 409),

@@ -103,7 +103,7 @@ async def test_a_chat_needing_approval_is_listed_and_approving_it_executes_once(
     )
     assert status_before != "CANCELLED"
     assert by_operator.status_code == 403
-    assert "production_manager" in by_operator.json()["error"]["message"]
+    assert "supervisor" in by_operator.json()["error"]["message"]
     assert first.status_code == 200, first.json()
     assert first.json()["approval"]["status"] == "APPROVED"
     assert first.json()["approval"]["decided_by"] == "production-manager"

@@ -68,7 +68,8 @@ async def test_approved_the_held_write_runs_once_and_its_outcome_is_kept(
         held = await client.call_tool("cancel_order", CANCEL)
     assert held.structuredContent is not None
     approval_id = held.structuredContent["error"]["details"][0]["approval_id"]
-    manager = await key(plant, "production_manager")
+    # The request names supervisor as the least role that decides it: a supervisor may.
+    manager = await key(plant, "supervisor")
 
     async with running_app(db_url) as app, client_for(app) as http:
         with anyio.fail_after(60):

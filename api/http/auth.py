@@ -1,8 +1,8 @@
 """Who is calling: the API key in `Authorization: Bearer <key>`, and the role each route needs.
 
     operator            read the plant, chat, watch the live streams
-    supervisor          plus simulation control
-    production_manager  plus deciding approvals
+    supervisor          plus simulation control, and deciding the approvals that name it
+    production_manager  plus deciding every approval
     admin               plus API keys
 
 A missing, malformed, unknown or revoked key is a 401 saying which; a role too low is a 403

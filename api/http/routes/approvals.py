@@ -13,10 +13,11 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, JsonValue, model_validator
 
 from agents.runtime import ChatResult
-from api.http.auth import Approver, Reader
+from api.http.auth import Controller, Reader
 from api.http.service import Service, service_of
 from mcp_servers.gate import execute_request
 from mcp_servers.runtime import Plant
+from tools.accounts.accounts import parse_role, require_role
 from tools.approvals import queue
 from tools.approvals.queue import Approval
 from tools.approvals.requests import STATUS_OF, ApprovalStatus, Decision, decide_approval
@@ -85,7 +86,7 @@ def _refuse_decided(found: Approval) -> None:
     summary="Approve, reject or edit",
 )
 async def decide(
-    request: Request, approval_id: ApprovalId, body: DecisionRequest, who: Approver
+    request: Request, approval_id: ApprovalId, body: DecisionRequest, who: Controller
 ) -> DecisionOutcome:
     """Decide a pending approval and resume its thread: the outcome of the rest of the run.
     Deciding an approval that is no longer pending is a 409."""
@@ -94,6 +95,10 @@ async def decide(
         async with service.pool.connection() as conn:
             found = await queue.get_approval(conn, approval_id)
         _refuse_decided(found)
+        # Who may decide is the request's own: the least role its verdict named.
+        require_role(
+            who, parse_role(found.required_role), action=f"deciding approval {approval_id}"
+        )
         if found.thread_id.startswith(CLIENT_THREAD):
             return await _decide_for_client(service, found, body, who.user_id)
         before = await service.agents.thread(found.thread_id)

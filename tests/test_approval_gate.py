@@ -17,6 +17,7 @@ from tools.approvals import policy
 from tools.core import db
 from tools.core.settings import Settings
 from tools.demo import plant as demo_plant
+from tools.reactors import rules
 
 CANCEL = {"order_id": "ORD-10021", "reason": "the customer withdrew it"}
 
@@ -58,6 +59,15 @@ async def test_a_clients_guarded_write_raises_one_request_and_changes_nothing(
     [row] = await approvals(plant)
     assert (row["approval_id"], row["status"]) == (details["approval_id"], "PENDING")
     assert row["requested_by"] == "mcp-local" and row["thread_id"].startswith("mcp-")
+    # The people who decide are told that it waits.
+    await rules.process_pending(plant)
+    cur = await plant.execute(
+        "select subject, body from notifications where entity_type = 'approval' and entity_id = %s",
+        (details["approval_id"],),
+    )
+    [note] = await cur.fetchall()
+    assert note["subject"] == f"Waiting for your approval: cancel_order ({details['approval_id']})"
+    assert f"titan approvals approve {details['approval_id']}" in note["body"]
 
 
 @pytest.mark.anyio

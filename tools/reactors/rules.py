@@ -13,6 +13,7 @@
     stock.low                → planner alert, and a purchase order: suggested (an event and a
                                notice) or raised (TITAN_REACTOR_AUTO_PURCHASE), unless open
                                purchase orders already cover the gap
+    approval.requested       → the plant manager is told a request waits, who decides, how
 
 A reactor claims `(event, reactor)` in `reactor_runs` in the same transaction as its effects,
 so an event handled twice, or by two processes at once, produces nothing twice. Events are read
@@ -112,6 +113,7 @@ REACTORS: tuple[Reactor, ...] = (
     Reactor("delivery_follow_up", "shipment.delivered", _delivered),
     Reactor("maintenance_response", "sensor.anomaly", _anomaly),
     Reactor("low_stock_response", "stock.low", _stock_low),
+    Reactor("approval_notice", "approval.requested", _notify),
 )
 EVENT_TYPES = sorted({r.event_type for r in REACTORS})
 

@@ -124,7 +124,14 @@ select customer_id, name as customer_name, contact_email, region, priority,
 from customers where customer_id = %(id)s
 """
 
+_APPROVAL = """
+select approval_id, thread_id, agent, action, reason, required_role,
+    coalesce(requested_by, 'the agents') as requested_by, requested_at, status
+from approvals where approval_id = %(id)s
+"""
+
 _QUERIES: dict[str, LiteralString] = {
+    "approval": _APPROVAL,
     "order": _ORDER,
     "shipment": _SHIPMENT,
     "machine": _MACHINE,

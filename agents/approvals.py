@@ -118,4 +118,6 @@ def decision_from_row(row: dict[str, Any]) -> Decision:
         return {"type": "approve", "user": row["decided_by"]}
     if status == "EDITED":
         return {"type": "edit", "args": row["edited_arguments"] or {}, "user": row["decided_by"]}
+    if status == "EXPIRED":
+        return {"type": "reject", "reason": row["decision_reason"], "user": None}
     return {"type": "reject", "reason": row["decision_reason"], "user": row["decided_by"]}

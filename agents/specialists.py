@@ -177,9 +177,12 @@ class ToolRunner:
             if decision is not None:
                 approval = key
                 if decision["type"] == "reject":
+                    reason = decision.get("reason") or "no reason given"
                     text = (
-                        f"Not done: {decision.get('user') or 'a person'} rejected "
-                        f"{call['name']}: {decision.get('reason') or 'no reason given'}"
+                        f"Not done: {call['name']} waited for approval and {reason}"
+                        if reason.startswith("the request expired")
+                        else f"Not done: {decision.get('user') or 'a person'} rejected "
+                        f"{call['name']}: {reason}"
                     )
                     scratch.append(
                         ToolMessage(

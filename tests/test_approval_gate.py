@@ -4,7 +4,9 @@ who asked; rejected, nothing runs. The one policy decides from the plant's data.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -12,9 +14,11 @@ import pytest
 from api_helpers import bearer, client_for, key, running_app
 from mcp_helpers import session_for
 
+from api.http.app import expire_approvals
 from mcp_servers.runtime import Plant, open_plant
 from tools.approvals import policy
 from tools.core import db
+from tools.core.clock import FixedClock
 from tools.core.settings import Settings
 from tools.demo import plant as demo_plant
 from tools.reactors import rules
@@ -196,3 +200,31 @@ def test_the_command_line_lists_and_approves_a_clients_request(db_url: str) -> N
     assert '"ok": true' in approved_now.output
     assert anyio.run(order_status) == "CANCELLED"
     assert again.exit_code == 1 and "already decided" in again.output
+
+
+@pytest.mark.anyio
+async def test_a_request_left_unanswered_expires_and_its_waiting_thread_learns_it(
+    plant: db.AsyncConn, db_url: str, fixed_clock: FixedClock
+) -> None:
+    from agents.runtime import open_agents
+
+    async with open_agents(db_url) as agents:
+        asked = await agents.ask("Cancel order ORD-10021, the customer withdrew it", None,
+                                 user="maria", role="supervisor")  # fmt: skip
+        assert asked.approval is not None
+        async with open_plant(db_url) as mcp_plant, session_for("inventory", mcp_plant) as c:
+            held = await c.call_tool("hold_order", {"order_id": "ORD-10020", "reason": "spec"})
+        assert held.isError
+        service = SimpleNamespace(pool=agents.plant.pool, agents=agents)
+
+        fixed_clock.advance(timedelta(hours=23))
+        early = await expire_approvals(service, timedelta(hours=24))  # type: ignore[arg-type]
+        fixed_clock.advance(timedelta(hours=2))
+        expired = await expire_approvals(service, timedelta(hours=24))  # type: ignore[arg-type]
+        thread = await agents.thread(asked.thread_id)
+
+    assert (early, expired) == (0, 2)
+    statuses = {r["action"]: (r["status"], r["executed_at"]) for r in await approvals(plant)}
+    assert statuses == {"cancel_order": ("EXPIRED", None), "hold_order": ("EXPIRED", None)}
+    assert await status_of(plant, "ORD-10021") not in ("CANCELLED",)
+    assert thread.approval is None and "expired unanswered after 24 plant hours" in thread.answer

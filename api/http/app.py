@@ -22,6 +22,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from datetime import timedelta
 
 import psycopg
 from fastapi import FastAPI
@@ -44,11 +45,13 @@ from api.http.routes import ops as routes_ops
 from api.http.routes import plant as routes_plant
 from api.http.routes import schedule as routes_schedule
 from api.http.routes import sim as routes_sim
+from api.http.routes.approvals import CLIENT_THREAD
 from api.http.service import EventHub, Service
 from ingest.runner import mqtt_ingest
 from mcp_servers.http import PlantRef, build_http_servers, mcp_routes, running
 from mcp_servers.servers import DOMAINS
 from tools.accounts import accounts
+from tools.approvals import requests
 from tools.core import admin, db
 from tools.core.errors import TitanError
 from tools.core.operations import SYSTEM
@@ -97,6 +100,38 @@ async def _react(service: Service) -> None:
                 log.warning("the reactors could not run (%s); retrying on the next event", exc)
             if not await waiter.wait():
                 return
+
+
+EXPIRY_CHECK_S = 30.0
+# The user an expiry is decided as, in the agents' resumed thread.
+EXPIRER = "titan"
+
+
+async def expire_approvals(service: Service, ttl: timedelta) -> int:
+    """Expire the approval requests pending longer than `ttl` (plant time) and resume the agent
+    threads that waited on them with that outcome; how many expired."""
+    async with service.pool.connection() as conn:
+        expired = await requests.expire_requests(conn, SYSTEM, ttl=ttl)
+    for row in expired:
+        if row["thread_id"].startswith(CLIENT_THREAD):
+            continue  # a client's request: nothing waits; get_approval says EXPIRED
+        try:
+            await service.agents.decide(row["thread_id"], "reject", user=EXPIRER, role="admin")
+        except TitanError as exc:
+            log.warning("thread %s could not learn that %s expired: %s", row["thread_id"],
+                        row["approval_id"], exc)  # fmt: skip
+    return len(expired)
+
+
+async def _expire(service: Service, ttl: timedelta, stopping: asyncio.Event) -> None:
+    """Expire waiting approvals every `EXPIRY_CHECK_S` seconds until the service stops."""
+    while not stopping.is_set():
+        try:
+            await expire_approvals(service, ttl)
+        except (psycopg.Error, TitanError) as exc:
+            log.warning("approvals could not be expired (%s); retrying", exc)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), EXPIRY_CHECK_S)
 
 
 def create_app(
@@ -161,6 +196,9 @@ def create_app(
             )
             stopping = asyncio.Event()
             leader = asyncio.create_task(leadership.run(stopping), name="titan-leadership")
+            expirer = asyncio.create_task(
+                _expire(service, settings.approval_ttl, stopping), name="titan-approval-expiry"
+            )
             mqtt_url = settings.ingest_mqtt_url
             ingest = (
                 asyncio.create_task(
@@ -189,6 +227,7 @@ def create_app(
                 if ingest is not None:
                     await ingest  # stores what it received, before the engine stops
                 await leader
+                await expirer
                 if engine is not None:
                     engine.set()
                 hub.stop()

@@ -8,7 +8,7 @@ what and who decided it. Reading them is `tools.approvals.queue`.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
@@ -244,3 +244,34 @@ async def pending_request(
         )
         row = await cur.fetchone()
     return row["approval_id"] if row else None
+
+
+async def expire_requests(conn: AsyncConn, actor: Actor, *, ttl: timedelta) -> list[dict[str, Any]]:
+    """Expire the requests pending longer than `ttl` (plant time): EXPIRED, nothing runs under
+    them, each with an `approval.expired` event and an audit row; the expired rows (ID, thread,
+    action), for whoever waits on them to learn the outcome."""
+    now = clock.now()
+    why = f"the request expired unanswered after {ttl.total_seconds() / 3600:g} plant hours"
+    async with atomic(conn):
+        cur = await conn.execute(
+            "update approvals set status = 'EXPIRED', decided_at = %(now)s, "
+            "decision_reason = %(why)s where status = 'PENDING' and requested_at <= %(cutoff)s "
+            "returning approval_id, thread_id, action",
+            {"now": now, "why": why, "cutoff": now - ttl},
+        )
+        expired = await cur.fetchall()
+        for row in expired:
+            await record(
+                conn,
+                actor.model_copy(
+                    update={"thread_id": row["thread_id"], "approval_id": row["approval_id"]}
+                ),
+                event_type="approval.expired",
+                entity_type="approval",
+                entity_id=row["approval_id"],
+                action="approval.expire",
+                before={"status": "PENDING"},
+                after={"status": "EXPIRED", "reason": why},
+                payload={"action": row["action"], "status": "EXPIRED"},
+            )
+    return [dict(row) for row in expired]

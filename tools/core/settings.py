@@ -7,6 +7,7 @@ step). Read them through `get_settings()`; nothing else in Titan reads `os.envir
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -91,6 +92,14 @@ class Settings(BaseSettings):
         default=Decimal("50000"),
         ge=0,
         description="Above this value (USD) only a production manager may approve the order.",
+    )
+    approval_ttl: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description=(
+            "How long (plant time) an approval request waits before it expires unanswered and "
+            "nothing runs: seconds, or ISO 8601 like PT8H."
+        ),
     )
     approval_stock_adjust_units: int = Field(
         default=100,

@@ -1,14 +1,13 @@
 """Titan's MCP servers over streamable HTTP, behind API-key authentication.
 
 Every request needs `Authorization: Bearer <API key>` (401 otherwise, saying what is missing).
-Calling a write tool needs the supervisor role or higher (403 otherwise, naming the tool and the
-role). The service mounts these routes under `/mcp/<domain>`; `titan mcp DOMAIN --http` serves
-them alone.
+Calling a write tool needs the supervisor role or higher: below it, the tool answers with the
+refusal (code `forbidden`, the tool and the roles), and the client's session goes on. The
+service mounts these routes under `/mcp/<domain>`; `titan mcp DOMAIN --http` serves them alone.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -19,12 +18,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcp_servers.runtime import PRINCIPAL_SCOPE_KEY, WRITE_ROLE, Plant
+from mcp_servers.runtime import PRINCIPAL_SCOPE_KEY, Plant
 from mcp_servers.servers import TitanServer, build_server
 from tools.accounts import accounts
 from tools.core.errors import (
     AuthenticationError,
-    PermissionDeniedError,
     TitanError,
     ValidationError,
 )
@@ -61,12 +59,12 @@ def _error(status: int, exc: TitanError) -> JSONResponse:
 
 
 class ApiKeyGate:
-    """ASGI middleware: authenticate the bearer key, and refuse writes below supervisor."""
+    """ASGI middleware: authenticate the bearer key and hand the caller to the tools, which
+    check the role each needs (so a refusal is the tool's result, not an HTTP error)."""
 
-    def __init__(self, app: ASGIApp, *, plant: PlantRef, write_tools: set[str]) -> None:
+    def __init__(self, app: ASGIApp, *, plant: PlantRef) -> None:
         self.app = app
         self.plant = plant
-        self.write_tools = write_tools
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,35 +96,10 @@ class ApiKeyGate:
                 chunks.append(chunk)
                 more = message.get("more_body", False)
             body = b"".join(chunks)
-            denied = self._denied_write(body)
-            if denied and accounts.rank(principal.role) < accounts.rank(WRITE_ROLE):
-                detail = (
-                    f"the tool {denied} changes the plant and needs the role {WRITE_ROLE} or "
-                    f"higher; this key is {principal.role}"
-                )
-                refused = PermissionDeniedError(
-                    detail, tool=denied, role=principal.role, required=WRITE_ROLE
-                )
-                await _error(403, refused)(scope, receive, send)
-                return
         scope[PRINCIPAL_SCOPE_KEY] = principal
         await self.app(
             scope, _replay(body, receive) if scope["method"] == "POST" else receive, send
         )
-
-    def _denied_write(self, body: bytes) -> str | None:
-        """The first write tool a JSON-RPC body calls, if any (malformed bodies pass on)."""
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            return None
-        for message in parsed if isinstance(parsed, list) else [parsed]:
-            if isinstance(message, dict) and message.get("method") == "tools/call":
-                params = message.get("params")
-                name = params.get("name") if isinstance(params, dict) else None
-                if isinstance(name, str) and name in self.write_tools:
-                    return name
-        return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -150,7 +123,6 @@ def mcp_routes(servers: Sequence[TitanServer], plant: PlantRef) -> list[Route]:
         handler = ApiKeyGate(
             StreamableHTTPASGIApp(server.mcp.session_manager),
             plant=plant,
-            write_tools=server.write_tools,
         )
         for path in (f"/mcp/{server.domain}", f"/mcp/{server.domain}/"):
             routes.append(Route(path, endpoint=handler, methods=["GET", "POST", "DELETE"]))

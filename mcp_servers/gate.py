@@ -28,7 +28,13 @@ from mcp_servers.runtime import (
     refused_for_caller,
 )
 from tools.approvals import policy, queue, requests
-from tools.core.errors import ApprovalRequiredError, PermissionDeniedError, TitanError
+from tools.core.errors import (
+    ApprovalRequiredError,
+    ConflictError,
+    PermissionDeniedError,
+    TitanError,
+)
+from tools.core.operations import Actor
 from tools.core.settings import get_settings
 
 R = TypeVar("R")
@@ -159,3 +165,38 @@ async def execute_request(plant: Plant, approval_id: str) -> dict[str, JsonValue
         text = "".join(getattr(c, "text", "") for c in result.content)
         return {"ok": False, "error": text}
     return {"ok": True, "result": result.structuredContent}
+
+
+# The thread of a request a client raised (no agents wait on it), and where deciding one runs.
+CLIENT_THREAD = "mcp-"
+
+
+async def decide_client_request(
+    plant: Plant,
+    approval_id: str,
+    decision: requests.Decision,
+    *,
+    user: str | None,
+    reason: str | None = None,
+    edited: dict[str, JsonValue] | None = None,
+) -> queue.Approval:
+    """Record a person's decision on a request a client raised and, approved or edited, run the
+    call it held once; the request as it then stands. A request decided already is a
+    ConflictError and runs nothing again."""
+    async with plant.pool.connection() as conn:
+        decided = await requests.decide_approval(
+            conn, Actor(type="user", id=user or "cli"), approval_id,
+            status=requests.STATUS_OF[decision], decided_by=user, reason=reason,
+            edited_arguments=edited if decision == "edit" else None,
+        )  # fmt: skip
+        if not decided:
+            found = await queue.get_approval(conn, approval_id)
+            raise ConflictError(
+                f"approval {approval_id} was already decided: {found.status} by "
+                f"{found.decided_by or 'unknown'}; nothing was executed again",
+                entity="approval", id=approval_id, status=found.status,
+            )  # fmt: skip
+    if decision != "reject":
+        await execute_request(plant, approval_id)
+    async with plant.pool.connection() as conn:
+        return await queue.get_approval(conn, approval_id)

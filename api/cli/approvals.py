@@ -16,7 +16,7 @@ from rich.table import Table
 from api.cli.runner import console, prepared, run
 from tools.approvals import queue
 from tools.approvals.queue import Approval
-from tools.approvals.requests import ApprovalStatus
+from tools.approvals.requests import ApprovalStatus, Decision
 
 approvals_app = typer.Typer(
     help="Approval requests: list, show, approve and reject them.", no_args_is_help=True
@@ -24,7 +24,6 @@ approvals_app = typer.Typer(
 
 out = console()
 LOCAL_USER = "cli"
-CLIENT_THREAD = "mcp-"
 STATUSES = ("pending", "approved", "rejected", "edited", "expired", "all")
 
 
@@ -70,6 +69,8 @@ def _decide(approval_id: str, kind: str, reason: str | None) -> dict[str, Any]:
     async def job() -> dict[str, Any]:
         async with prepared() as (location, conn):
             found = await queue.get_approval(conn, approval_id)
+            from mcp_servers.gate import CLIENT_THREAD
+
             if found.thread_id.startswith(CLIENT_THREAD):
                 return await _decide_for_client(location.url, found, kind, reason)
         from agents.runtime import open_agents  # the agent stack loads only when it is used
@@ -84,31 +85,20 @@ def _decide(approval_id: str, kind: str, reason: str | None) -> dict[str, Any]:
 async def _decide_for_client(
     url: str, found: Approval, kind: str, reason: str | None
 ) -> dict[str, Any]:
-    from mcp_servers.gate import execute_request
+    from mcp_servers.gate import decide_client_request
     from mcp_servers.runtime import Plant
-    from tools.approvals.requests import STATUS_OF, decide_approval
     from tools.core import db
-    from tools.core.errors import ConflictError
-    from tools.core.operations import Actor
 
-    status = STATUS_OF["approve" if kind == "approve" else "reject"]
     pool = db.make_pool(url)
     await db.open_pool(pool)
     try:
-        async with pool.connection() as conn:
-            decided = await decide_approval(
-                conn, Actor(type="user", id=LOCAL_USER), found.approval_id, status=status,
-                decided_by=None, reason=reason,
-            )  # fmt: skip
-        if not decided:
-            raise ConflictError(
-                f"approval {found.approval_id} was already decided; nothing was executed again"
-            )
-        outcome = None
-        if status == "APPROVED":
-            location = db.DatabaseLocation(url=url, embedded=False)
-            outcome = await execute_request(Plant(pool=pool, location=location), found.approval_id)
-        return {"approval": found.approval_id, "status": status, "outcome": outcome}
+        plant = Plant(pool=pool, location=db.DatabaseLocation(url=url, embedded=False))
+        decision: Decision = "approve" if kind == "approve" else "reject"
+        decided = await decide_client_request(
+            plant, found.approval_id, decision, user=None, reason=reason
+        )
+        return {"approval": decided.approval_id, "status": decided.status,
+                "outcome": decided.outcome}  # fmt: skip
     finally:
         await pool.close()
 

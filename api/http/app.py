@@ -45,9 +45,9 @@ from api.http.routes import ops as routes_ops
 from api.http.routes import plant as routes_plant
 from api.http.routes import schedule as routes_schedule
 from api.http.routes import sim as routes_sim
-from api.http.routes.approvals import CLIENT_THREAD
 from api.http.service import EventHub, Service
 from ingest.runner import mqtt_ingest
+from mcp_servers.gate import CLIENT_THREAD
 from mcp_servers.http import PlantRef, build_http_servers, mcp_routes, running
 from mcp_servers.servers import DOMAINS
 from tools.accounts import accounts

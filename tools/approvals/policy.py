@@ -232,37 +232,26 @@ async def _rush_order(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Ver
 
 
 def _work_order(target: WorkOrderStatus) -> Rule:
-    async def rule(conn: AsyncConn, args: dict[str, Any], settings: Settings) -> Verdict | None:
+    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
         row = await _one(
             conn,
-            "select w.status as work_order_status, e.status from work_orders w "
-            "join equipment e using (machine_id) where w.work_order_id = %(id)s",
+            "select w.work_order_id, w.status as work_order_status, w.machine_id, e.status "
+            "from work_orders w join equipment e using (machine_id) "
+            "where w.work_order_id = %(id)s",
             {"id": args.get("work_order_id")},
         )
         if row is None or not WORK_ORDER_LIFECYCLE.can_become(row["work_order_status"], target):
             return None  # the operation says why it cannot
-        return await _running_machine(conn, args)
+        return Verdict(
+            reason="the work order takes the machine out of production in a shift",
+            impact={
+                "work_order_id": row["work_order_id"], "machine_id": row["machine_id"],
+                "machine_status": row["status"], "starts_at": args.get("starts_at"),
+                "ends_at": args.get("ends_at"),
+            },
+        )  # fmt: skip
 
     return rule
-
-
-async def _running_machine(conn: AsyncConn, args: dict[str, Any]) -> Verdict | None:
-    row = await _one(
-        conn,
-        "select w.work_order_id, w.machine_id, e.status from work_orders w "
-        "join equipment e using (machine_id) where w.work_order_id = %(id)s",
-        {"id": args.get("work_order_id")},
-    )
-    if row is None:
-        return None
-    return Verdict(
-        reason="the work order takes the machine out of production in a shift",
-        impact={
-            "work_order_id": row["work_order_id"], "machine_id": row["machine_id"],
-            "machine_status": row["status"], "starts_at": args.get("starts_at"),
-            "ends_at": args.get("ends_at"),
-        },
-    )  # fmt: skip
 
 
 async def _reschedule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:

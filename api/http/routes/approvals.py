@@ -15,14 +15,13 @@ from pydantic import BaseModel, Field, JsonValue, model_validator
 from agents.runtime import ChatResult
 from api.http.auth import Controller, Reader
 from api.http.service import Service, service_of
-from mcp_servers.gate import execute_request
+from mcp_servers.gate import CLIENT_THREAD, decide_client_request
 from mcp_servers.runtime import Plant
 from tools.accounts.accounts import parse_role, require_role
 from tools.approvals import queue
 from tools.approvals.queue import Approval
-from tools.approvals.requests import STATUS_OF, ApprovalStatus, Decision, decide_approval
+from tools.approvals.requests import ApprovalStatus, Decision
 from tools.core.errors import ConflictError
-from tools.core.operations import Actor
 
 router = APIRouter(tags=["approvals"])
 
@@ -118,31 +117,13 @@ async def decide(
     return DecisionOutcome(approval=decided, thread=result)
 
 
-# The thread of a request a client raised over MCP (`mcp_servers.gate`): no agents wait on it.
-CLIENT_THREAD = "mcp-"
-
-
 async def _decide_for_client(
     service: Service, found: Approval, body: DecisionRequest, user: str
 ) -> DecisionOutcome:
     """Record the decision on a client's request and, approved, run the call it held once."""
-    status = STATUS_OF[body.decision]
-    async with service.pool.connection() as conn:
-        decided = await decide_approval(
-            conn,
-            Actor(type="user", id=user),
-            found.approval_id,
-            status=status,
-            decided_by=user,
-            reason=body.reason,
-            edited_arguments=dict(body.args) if body.decision == "edit" and body.args else None,
-        )
-    if not decided:
-        async with service.pool.connection() as conn:
-            _refuse_decided(await queue.get_approval(conn, found.approval_id))
-    if status != "REJECTED":
-        await execute_request(
-            Plant(pool=service.pool, location=service.location), found.approval_id
-        )
-    async with service.pool.connection() as conn:
-        return DecisionOutcome(approval=await queue.get_approval(conn, found.approval_id))
+    plant = Plant(pool=service.pool, location=service.location)
+    decided = await decide_client_request(
+        plant, found.approval_id, body.decision, user=user, reason=body.reason,
+        edited=dict(body.args) if body.args else None,
+    )  # fmt: skip
+    return DecisionOutcome(approval=decided)

@@ -118,3 +118,31 @@ async def test_an_operator_may_read_and_a_write_is_refused_as_a_tool_result_sayi
     )
     cur = await plant.execute("select count(*) as n from customer_inquiries where subject = 'x'")
     assert await cur.fetchone() == {"n": 0}
+
+
+@pytest.mark.anyio
+async def test_a_guarded_write_over_http_waits_for_a_person_as_the_keys_user(
+    base_url: str, plant: db.AsyncConn
+) -> None:
+    token = await key(plant, "supervisor")
+    message = {"recipient": "buyer@boeing.example", "channel": "EMAIL",
+               "subject": "Your order", "body": "It ships on Friday."}  # fmt: skip
+    _, held = await call(f"{base_url}/mcp/communications", token, "send_message", message)
+
+    assert held.isError and held.structuredContent is not None
+    error = held.structuredContent["error"]
+    assert error["code"] == "approval_required"
+    approval_id = error["details"][0]["approval_id"]
+    cur = await plant.execute(
+        "select count(*) as n from notifications where subject = 'Your order'"
+    )
+    assert await cur.fetchone() == {"n": 0}
+    cur = await plant.execute(
+        "select status, requested_by, action from approvals where approval_id = %s",
+        (approval_id,),
+    )
+    assert await cur.fetchone() == {
+        "status": "PENDING",
+        "requested_by": "supervisor",
+        "action": "send_message",
+    }

@@ -86,6 +86,7 @@ async def write_request(
         arguments=pending["args"],
         impact=pending["impact"],
         reason=pending["reason"],
+        permission=pending.get("permission", "ai.approve"),
         required_role=pending["required_role"],
     )
     await request_approval(conn, Actor(type="agent", id=asked_by, thread_id=thread_id), new)
@@ -118,6 +119,6 @@ def decision_from_row(row: dict[str, Any]) -> Decision:
         return {"type": "approve", "user": row["decided_by"]}
     if status == "EDITED":
         return {"type": "edit", "args": row["edited_arguments"] or {}, "user": row["decided_by"]}
-    if status == "EXPIRED":
+    if status in ("EXPIRED", "WITHDRAWN"):
         return {"type": "reject", "reason": row["decision_reason"], "user": None}
     return {"type": "reject", "reason": row["decision_reason"], "user": row["decided_by"]}

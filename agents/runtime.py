@@ -29,8 +29,8 @@ from agents.report import waiting_answer
 from agents.state import Decision, TitanState
 from agents.thread_locks import ThreadLocks
 from mcp_servers.runtime import Plant
-from tools.accounts import accounts
-from tools.accounts.accounts import Role
+from tools.accounts import accounts, permissions, threads
+from tools.accounts.permissions import Holder
 from tools.core import db
 from tools.core.errors import ConflictError, NotFoundError, ValidationError
 from tools.core.operations import SYSTEM
@@ -56,6 +56,7 @@ class ApprovalRequest(BaseModel):
     reason: str
     impact: dict[str, Any]
     required_role: str
+    permission: str = "ai.approve"
 
 
 class ChatResult(BaseModel):
@@ -124,6 +125,23 @@ class Agents:
         self.locks = locks or ThreadLocks(None)
         self.model = model
 
+    async def _admit(self, thread_id: str, *, user: str, role: Holder | None, start: bool) -> None:
+        """Refuse `user` a thread someone else started unless the role holds thread.view_all;
+        with `start`, a thread not yet owned becomes the user's. A local caller (no role: the
+        terminal, an evaluation) is the process's own and passes."""
+        if role is None:
+            return
+        async with self.plant.pool.connection() as conn:
+            if start:
+                owner = await threads.claim(conn, thread_id, user, system=role == "automation")
+            else:
+                owner = await threads.owner_of(conn, thread_id)
+        if owner is not None and owner != user:
+            permissions.require(
+                user, role, permissions.Permission.THREAD_VIEW_ALL,
+                action=f"thread {thread_id}, which {owner} started,",
+            )  # fmt: skip
+
     async def _values(self, thread_id: str) -> tuple[TitanState, bool]:
         snapshot = await self.graph.aget_state(_config(thread_id))
         values: TitanState = snapshot.values or {}  # type: ignore[assignment]
@@ -135,7 +153,7 @@ class Agents:
         thread_id: str | None = None,
         *,
         user: str = "local",
-        role: Role | None = None,
+        role: Holder | None = None,
         new_only: bool = False,
         fresh: bool = False,
     ) -> ChatResult:
@@ -160,7 +178,7 @@ class Agents:
         thread_id: str | None = None,
         *,
         user: str = "local",
-        role: Role | None = None,
+        role: Holder | None = None,
         new_only: bool = False,
         fresh: bool = False,
     ) -> AsyncIterator[RunStep | ChatResult]:
@@ -171,6 +189,7 @@ class Agents:
             raise ValidationError("the request is empty; ask a question or give an instruction")
         if thread_id is None:
             thread_id, fresh = new_thread_id(), True
+        await self._admit(thread_id, user=user, role=role, start=True)
         said: Decide | None = None
         async with self.locks.hold(thread_id, fresh=fresh):
             values, waiting = ({}, False) if fresh else await self._values(thread_id)
@@ -249,7 +268,7 @@ class Agents:
         reason: str | None = None,
         args: dict[str, Any] | None = None,
         user: str,
-        role: Role = "supervisor",
+        role: Holder = "supervisor",
     ) -> ChatResult:
         """Approve, reject (with a reason) or edit (with new arguments) the pending approval.
 
@@ -263,13 +282,12 @@ class Agents:
             pending = values.get("pending_approval")
             if not waiting or pending is None:
                 return result_of(thread_id, values)
-            accounts.require_role(
-                accounts.Principal(user_id=user, role=role, key_id="agents"),
-                accounts.parse_role(pending["required_role"]),
+            permissions.require(
+                user, role, permissions.parse_permission(pending.get("permission", "ai.approve")),
                 action=f"deciding approval {pending['approval_id']}",
-            )
+            )  # fmt: skip
             async with self.plant.pool.connection() as conn:
-                await accounts.ensure_user(conn, SYSTEM, user, role=role)
+                await accounts.ensure_user(conn, SYSTEM, user, role=accounts.parse_role(role))
                 if not await approvals.mark_decided(conn, pending["approval_id"], chosen):
                     row = await approvals.get_row(conn, pending["approval_id"])
                     chosen = approvals.decision_from_row(row) if row else chosen
@@ -282,20 +300,30 @@ class Agents:
             values, _ = await self._values(thread_id)
         return result_of(thread_id, values)
 
-    async def thread(self, thread_id: str) -> ChatResult:
-        """The thread's latest state."""
+    async def thread(
+        self, thread_id: str, *, user: str = "local", role: Holder | None = None
+    ) -> ChatResult:
+        """The thread's latest state (for `user` under `role`: only one's own thread, unless
+        the role holds thread.view_all)."""
+        await self._admit(thread_id, user=user, role=role, start=False)
         values, _ = await self._values(thread_id)
         if not values:
             raise NotFoundError(f"thread {thread_id} not found")
         return result_of(thread_id, values)
 
-    async def threads(self, *, limit: int = 50) -> list[ThreadSummary]:
-        """Threads, most recently active first."""
+    async def threads(
+        self, *, limit: int = 50, user: str = "local", role: Holder | None = None
+    ) -> list[ThreadSummary]:
+        """Threads, most recently active first (for `user` under `role`: the user's own,
+        unless the role holds thread.view_all)."""
+        everyone = role is None or permissions.holds(role, permissions.Permission.THREAD_VIEW_ALL)
         async with self.plant.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                "select thread_id from checkpoints where checkpoint_ns = '' group by thread_id "
-                "order by max(checkpoint_id) desc limit %(limit)s",
-                {"limit": limit},
+                "select c.thread_id from checkpoints c where c.checkpoint_ns = '' "
+                "and (%(everyone)s or c.thread_id in "
+                "     (select thread_id from thread_owners where user_id = %(user)s)) "
+                "group by c.thread_id order by max(c.checkpoint_id) desc limit %(limit)s",
+                {"limit": limit, "everyone": everyone, "user": user},
             )
             ids = [row["thread_id"] for row in await cur.fetchall()]
         found: list[ThreadSummary] = []

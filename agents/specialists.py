@@ -25,7 +25,7 @@ from agents.state import (
     ToolCallRecord,
 )
 from mcp_servers.runtime import Caller
-from tools.accounts.accounts import ROLES, Role
+from tools.accounts.permissions import HOLDERS, Holder
 from tools.core.db import AsyncConn
 
 MAX_STEPS = 8
@@ -180,7 +180,7 @@ class ToolRunner:
                     reason = decision.get("reason") or "no reason given"
                     text = (
                         f"Not done: {call['name']} waited for approval and {reason}"
-                        if reason.startswith("the request expired")
+                        if reason.startswith(("the request expired", "the request was withdrawn"))
                         else f"Not done: {decision.get('user') or 'a person'} rejected "
                         f"{call['name']}: {reason}"
                     )
@@ -204,8 +204,10 @@ class ToolRunner:
             )
             with acting_for(caller) as held:
                 message = await self._run(agent, call["name"], args, call_id, key)
-            if held and approval is None:
+            if held and approval is None and not held[0].get("reused"):
                 # The gate holds the write for a person: it raised the request; wait for it.
+                # (A request raised earlier elsewhere for the same action and entity is not
+                # this thread's to wait on: the tool's answer says it waits, and the run goes on.)
                 waiting = held[0]
                 pending: PendingApproval = {
                     "approval_id": str(waiting.get("approval_id") or key),
@@ -217,6 +219,7 @@ class ToolRunner:
                     "reason": str(waiting.get("reason", "")),
                     "impact": dict(waiting.get("impact") or {}),
                     "required_role": str(waiting.get("required_role", "supervisor")),
+                    "permission": str(waiting.get("permission", "ai.approve")),
                 }
                 pending["description"] = approvals.describe(pending)
                 update = {
@@ -227,6 +230,14 @@ class ToolRunner:
                 }
                 return Command(goto="approval", update=update)
             ok, text = message.status != "error", _content(message, self.result_chars)
+            if held and held[0].get("reused"):
+                waiting = held[0]
+                roles = ", ".join(waiting.get("deciders") or []) or "a person"
+                text = (
+                    f"Already waiting: request {waiting.get('approval_id')}, raised earlier, asks "
+                    f"for this; {roles} may decide it ({waiting.get('permission')}). Nothing "
+                    "was done yet"
+                )
             scratch.append(
                 ToolMessage(
                     content=text,
@@ -293,10 +304,11 @@ def _user_of(config: RunnableConfig) -> str:
     return str(user) if user else "local"
 
 
-def _role_of(config: RunnableConfig) -> Role | None:
-    """The role of the person the run is for (None: the run's own, e.g. an event's)."""
+def _role_of(config: RunnableConfig) -> Holder | None:
+    """The role the run is made under: the person's, or `automation` for a run nobody started
+    (None: a local caller's, trusted as the process's own)."""
     role = (config.get("metadata") or {}).get("role")
-    return role if role in ROLES else None
+    return role if role in HOLDERS else None
 
 
 def _action(

@@ -51,6 +51,8 @@ class PendingApproval(TypedDict):
     reason: str
     impact: dict[str, Any]
     required_role: str
+    # The permission deciding it needs (threads checkpointed before it was kept lack it).
+    permission: NotRequired[str]
 
 
 class Decision(TypedDict):

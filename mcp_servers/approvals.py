@@ -9,6 +9,7 @@ from mcp.server.fastmcp import Context
 from pydantic import Field
 
 from mcp_servers.runtime import ToolBox, domain_tool, plant_of
+from tools.accounts.permissions import Permission as P
 from tools.approvals import queue
 
 ApprovalId = Annotated[
@@ -17,7 +18,7 @@ ApprovalId = Annotated[
 
 
 def register(box: ToolBox) -> None:
-    @domain_tool(box, title="An approval request")
+    @domain_tool(box, P.REPORT_VIEW, title="An approval request")
     async def get_approval(ctx: Context, approval_id: ApprovalId) -> queue.Approval:  # type: ignore[type-arg]
         """An approval request: the write it holds, why it needs a person, who may decide,
         the decision, and — once approved — when the write ran and what it did."""

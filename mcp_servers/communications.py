@@ -9,6 +9,7 @@ from mcp.server.fastmcp import Context
 from pydantic import Field
 
 from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
+from tools.accounts.permissions import Permission as P
 from tools.communications import inquiries
 from tools.communications import notifications as communications
 from tools.communications.inquiries import Inquiry, InquiryChannel, Kind, NewInquiry
@@ -46,7 +47,7 @@ IdempotencyKey = Annotated[
 def register(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Communications log")
+    @tool(box, P.MESSAGE_VIEW, title="Communications log")
     async def list_notifications(
         ctx: Context,  # type: ignore[type-arg]
         recipient: Annotated[str | None, Field(description="An address or user ID.")] = None,
@@ -69,7 +70,7 @@ def register(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await communications.list_notifications(conn, query)
 
-    @tool(box, title="Preview a notification")
+    @tool(box, P.MESSAGE_VIEW, title="Preview a notification")
     async def preview_notification(
         ctx: Context,  # type: ignore[type-arg]
         event_type: EventType,
@@ -83,7 +84,7 @@ def register(box: ToolBox) -> None:
                 conn, event_type, entity_type=entity_type, entity_id=entity_id
             )
 
-    @tool(box, title="Notify about an event", write=True, idempotent=True)
+    @tool(box, P.MESSAGE_SEND, title="Notify about an event", write=True, idempotent=True)
     async def notify_about(
         ctx: Context,  # type: ignore[type-arg]
         event_type: EventType,
@@ -99,7 +100,7 @@ def register(box: ToolBox) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Send a message", write=True)
+    @tool(box, P.MESSAGE_SEND, title="Send a message", write=True)
     async def send_message(
         ctx: Context,  # type: ignore[type-arg]
         recipient: Annotated[
@@ -123,7 +124,7 @@ def register(box: ToolBox) -> None:
                 conn, actor_of(ctx), message, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Mark a notification read", write=True, idempotent=True)
+    @tool(box, P.MESSAGE_SEND, title="Mark a notification read", write=True, idempotent=True)
     async def mark_notification_read(
         ctx: Context,  # type: ignore[type-arg]
         notification_id: Annotated[int, Field(ge=1)],
@@ -133,7 +134,7 @@ def register(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await communications.mark_read(conn, actor_of(ctx), notification_id)
 
-    @tool(box, title="List customer inquiries")
+    @tool(box, P.MESSAGE_VIEW, title="List customer inquiries")
     async def list_inquiries(
         ctx: Context,  # type: ignore[type-arg]
         customer_id: Annotated[str | None, Field(description="e.g. BOEING")] = None,
@@ -149,13 +150,13 @@ def register(box: ToolBox) -> None:
                 limit=limit,
             )  # fmt: skip
 
-    @tool(box, title="Get a customer inquiry")
+    @tool(box, P.MESSAGE_VIEW, title="Get a customer inquiry")
     async def get_inquiry(ctx: Context, inquiry_id: InquiryId) -> Inquiry:  # type: ignore[type-arg]
         """One customer inquiry with its answer, if any."""
         async with plant_of(ctx).pool.connection() as conn:
             return await inquiries.get_inquiry(conn, inquiry_id)
 
-    @tool(box, title="Log a customer inquiry", write=True)
+    @tool(box, P.MESSAGE_SEND, title="Log a customer inquiry", write=True)
     async def create_inquiry(
         ctx: Context,  # type: ignore[type-arg]
         customer_id: Annotated[str, Field(min_length=1, max_length=32, description="e.g. BOEING")],
@@ -178,7 +179,7 @@ def register(box: ToolBox) -> None:
                 conn, actor_of(ctx), new, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Answer a customer inquiry", write=True)
+    @tool(box, P.MESSAGE_SEND, title="Answer a customer inquiry", write=True)
     async def answer_inquiry(
         ctx: Context,  # type: ignore[type-arg]
         inquiry_id: InquiryId,
@@ -191,7 +192,7 @@ def register(box: ToolBox) -> None:
                 conn, actor_of(ctx), inquiry_id, response, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Close a customer inquiry", write=True, destructive=True)
+    @tool(box, P.MESSAGE_SEND, title="Close a customer inquiry", write=True, destructive=True)
     async def close_inquiry(
         ctx: Context,  # type: ignore[type-arg]
         inquiry_id: InquiryId,

@@ -25,8 +25,8 @@ from mcp_servers.runtime import (
     actor_of,
     caller_of,
     plant_of,
-    refused_for_caller,
 )
+from tools.accounts.permissions import DESCRIPTIONS, Permission, deciders, least_role
 from tools.approvals import policy, queue, requests
 from tools.core.errors import (
     ApprovalRequiredError,
@@ -50,35 +50,54 @@ def _jsonable(arguments: dict[str, Any]) -> dict[str, JsonValue]:
 async def gated(
     ctx: Context,  # type: ignore[type-arg]
     name: str,
+    permission: Permission,
     arguments: dict[str, Any],
     run: Callable[[], Awaitable[R]],
+    *,
+    proposing: bool = False,
 ) -> R:
     """Run the write `name` when the policy lets it (or an approved request covers it);
-    otherwise raise its approval request and ApprovalRequiredError."""
+    otherwise raise its approval request and ApprovalRequiredError. `proposing`: the caller's
+    role does not hold `permission` but proposes (a run nobody started), so the write waits
+    for a person who holds it whatever the policy says."""
     plant, caller = plant_of(ctx), caller_of(ctx)
     args = _jsonable(arguments)
     if caller is not None and caller.approval_id:
         return await _execute(ctx, caller.approval_id, name, args, run)
     async with plant.pool.connection() as conn:
         verdict = await policy.verdict(conn, name, args, get_settings())
+        if verdict is None and proposing:
+            verdict = policy.Verdict(
+                reason=f"a run nobody started (an event's) may not {name} by itself; "
+                f"{permission} is needed ({DESCRIPTIONS[permission].lower()})",
+                impact={"action": name, **args},
+                permission=permission,
+            )
         if verdict is None:
-            approval_id = None
+            approval_id, reused = None, False
         else:
-            approval_id = await _request(ctx, conn, name, args, verdict)
+            approval_id, reused = await _request(ctx, conn, name, args, verdict)
     if verdict is None or approval_id is None:
-        refusal = refused_for_caller(ctx, name)
-        if refusal is not None:
-            raise refusal
         return await run()
+    roles = deciders(verdict.permission)
+    waits = (
+        f"Request {approval_id}, raised earlier for {name} on the same "
+        f"{(policy.entity_of(args) or ('call', ''))[0].removesuffix('_id')}, already waits"
+        if reused
+        else f"Request {approval_id} is pending"
+    )
     raise ApprovalRequiredError(
-        f"{name} waits for a person's approval: {verdict.reason}. Request {approval_id} is "
-        f"pending; a {verdict.required_role} or higher decides it (POST "
+        f"{name} waits for a person's approval: {verdict.reason}. {waits}; a person with "
+        f"{verdict.permission} ({', '.join(roles)}) decides it (POST "
         f"/approvals/{approval_id}/decision, or `titan approvals approve {approval_id}`). "
         "Nothing was done yet.",
         approval_id=approval_id,
+        reused=reused,
         action=name,
         reason=verdict.reason,
-        required_role=verdict.required_role,
+        permission=str(verdict.permission),
+        deciders=list(roles),
+        required_role=least_role(verdict.permission),
         impact=dict(verdict.impact),
         decide_rest=f"POST /approvals/{approval_id}/decision",
         decide_cli=f"titan approvals approve {approval_id}",
@@ -91,12 +110,15 @@ async def _request(
     name: str,
     args: dict[str, JsonValue],
     verdict: policy.Verdict,
-) -> str:
+) -> tuple[str, bool]:
+    """The request for this call: the one already pending for the same action on the same
+    entity (whoever raised it; True), or a new one (False)."""
     caller = caller_of(ctx)
-    if caller is None:  # a client: the same call asked again reuses its pending request
-        existing = await requests.pending_request(conn, action=name, arguments=args)
-        if existing is not None:
-            return existing
+    existing = await requests.pending_request(
+        conn, action=name, arguments=args, entity=policy.entity_of(args)
+    )
+    if existing is not None:  # (an agent's own request, met again on a replay, is not reused)
+        return existing, existing != (caller.request_id if caller else None)
     approval_id = (caller.request_id if caller else None) or f"APR-{uuid.uuid4().hex[:16].upper()}"
     who = caller.user_id if caller else actor_of(ctx).id
     await requests.request_approval(
@@ -110,11 +132,12 @@ async def _request(
             arguments=args,
             impact=dict(verdict.impact),
             reason=verdict.reason,
-            required_role=verdict.required_role,
+            permission=verdict.permission,
+            required_role=least_role(verdict.permission),
             requested_by=who,
         ),
     )
-    return approval_id
+    return approval_id, False
 
 
 async def _execute(

@@ -9,6 +9,7 @@ from mcp.server.fastmcp import Context
 from pydantic import Field
 
 from mcp_servers.runtime import ToolBox, domain_tool, plant_of
+from tools.accounts.permissions import Permission as P
 from tools.governance import audit as governance
 from tools.governance import catalog, compliance, traceability
 from tools.governance import reports as compliance_reports
@@ -27,7 +28,7 @@ TableName = Annotated[
 def register(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Audit trail")
+    @tool(box, P.REPORT_VIEW, title="Audit trail")
     async def audit_trail(
         ctx: Context,  # type: ignore[type-arg]
         entity_type: Annotated[
@@ -51,7 +52,7 @@ def register(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await governance.audit_trail(conn, query)
 
-    @tool(box, title="Trace a material batch")
+    @tool(box, P.REPORT_VIEW, title="Trace a material batch")
     async def trace_batch(
         ctx: Context,  # type: ignore[type-arg]
         batch_id: Annotated[str, Field(description="A material batch (lot) ID, e.g. TI-HT-2401.")],
@@ -61,7 +62,7 @@ def register(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await governance.trace_batch(conn, batch_id)
 
-    @tool(box, title="Order traceability report")
+    @tool(box, P.REPORT_VIEW, title="Order traceability report")
     async def order_traceability(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -73,7 +74,7 @@ def register(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await traceability.order_traceability(conn, order_id)
 
-    @tool(box, title="Check an order's compliance")
+    @tool(box, P.REPORT_VIEW, title="Check an order's compliance")
     async def check_order_compliance(ctx: Context, order_id: OrderId) -> compliance.OrderCompliance:  # type: ignore[type-arg]
         """Check one order against its customer's contract terms and compliance requirements
         (AS9100, FAA 8130-3, ITAR, IATF 16949, ISO 9001, material certificates): each rule
@@ -81,7 +82,7 @@ def register(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await compliance.check_order(conn, order_id)
 
-    @tool(box, title="Check a customer's compliance")
+    @tool(box, P.REPORT_VIEW, title="Check a customer's compliance")
     async def check_customer_compliance(
         ctx: Context,  # type: ignore[type-arg]
         customer_id: Annotated[str, Field(description="A customer ID, e.g. BOEING or TESLA.")],
@@ -92,7 +93,7 @@ def register(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await compliance.check_customer(conn, customer_id, since=since, until=until)
 
-    @tool(box, title="Compliance report")
+    @tool(box, P.REPORT_VIEW, title="Compliance report")
     async def compliance_report(
         ctx: Context,  # type: ignore[type-arg]
         kind: Annotated[ReportKind, Field(description="Which report to produce.")],
@@ -105,19 +106,19 @@ def register(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await compliance_reports.compliance_report(conn, kind, since=since, until=until)
 
-    @tool(box, title="List Titan's tables")
+    @tool(box, P.REPORT_VIEW, title="List Titan's tables")
     async def list_tables(ctx: Context) -> list[catalog.TableSummary]:  # type: ignore[type-arg]
         """The data catalog: every table Titan keeps, with its description and row count."""
         async with plant_of(ctx).pool.connection() as conn:
             return await catalog.list_tables(conn)
 
-    @tool(box, title="Describe a table")
+    @tool(box, P.REPORT_VIEW, title="Describe a table")
     async def describe_table(ctx: Context, table: TableName) -> catalog.TableInfo:  # type: ignore[type-arg]
         """A table's description, columns (type, nullability, meaning), constraints and rows."""
         async with plant_of(ctx).pool.connection() as conn:
             return await catalog.describe_table(conn, table)
 
-    @tool(box, title="Table lineage")
+    @tool(box, P.REPORT_VIEW, title="Table lineage")
     async def table_lineage(
         ctx: Context,  # type: ignore[type-arg]
         table: TableName,
@@ -128,7 +129,7 @@ def register(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await catalog.lineage(conn, table, depth=depth)
 
-    @tool(box, title="Data quality of a table")
+    @tool(box, P.REPORT_VIEW, title="Data quality of a table")
     async def data_quality(ctx: Context, table: TableName) -> catalog.QualityReport:  # type: ignore[type-arg]
         """Data-quality checks on a table: null rates per column and orphaned references."""
         async with plant_of(ctx).pool.connection() as conn:

@@ -24,6 +24,7 @@ from mcp_servers.orders import (
     Sku,
 )
 from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
+from tools.accounts.permissions import Permission as P
 from tools.inventory import planning as stock_planning
 from tools.inventory import reorder as reorder_planning
 from tools.inventory import reservations
@@ -61,7 +62,7 @@ def register(box: ToolBox) -> None:
 def _register_stock(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Stock levels")
+    @tool(box, P.MATERIAL_VIEW, title="Stock levels")
     async def stock_levels(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku | None = None,
@@ -73,7 +74,7 @@ def _register_stock(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await inventory.stock_levels(conn, sku=sku, facility_id=facility_id)
 
-    @tool(box, title="Stock movements of a level")
+    @tool(box, P.MATERIAL_VIEW, title="Stock movements of a level")
     async def stock_movements(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku,
@@ -86,7 +87,7 @@ def _register_stock(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await inventory.movements(conn, sku, facility_id, limit=limit)
 
-    @tool(box, title="Adjust stock", write=True, destructive=True)
+    @tool(box, P.MATERIAL_EDIT, title="Adjust stock", write=True, destructive=True)
     async def adjust_stock(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku,
@@ -113,7 +114,7 @@ def _register_stock(box: ToolBox) -> None:
                 reference_id=reference_id, idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Check reorder points", write=True, idempotent=True)
+    @tool(box, P.MATERIAL_EDIT, title="Check reorder points", write=True, idempotent=True)
     async def check_reorder(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku | None = None,
@@ -133,7 +134,7 @@ def _register_stock(box: ToolBox) -> None:
 def _register_finding(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Search products")
+    @tool(box, P.MATERIAL_VIEW, title="Search products")
     async def search_products(
         ctx: Context,  # type: ignore[type-arg]
         text: Annotated[
@@ -151,7 +152,7 @@ def _register_finding(box: ToolBox) -> None:
                 conn, text=text, division_id=division_id, category=category, limit=limit
             )
 
-    @tool(box, title="Alternatives for a short SKU")
+    @tool(box, P.MATERIAL_VIEW, title="Alternatives for a short SKU")
     async def find_alternatives(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku,
@@ -168,7 +169,7 @@ def _register_finding(box: ToolBox) -> None:
                 conn, sku, facility_id=facility_id, quantity=quantity
             )
 
-    @tool(box, title="Reorder plan for a stock level")
+    @tool(box, P.MATERIAL_VIEW, title="Reorder plan for a stock level")
     async def reorder_plan(
         ctx: Context,  # type: ignore[type-arg]
         sku: Sku,
@@ -188,7 +189,7 @@ def _register_finding(box: ToolBox) -> None:
                 history_days=history_days,
             )  # fmt: skip
 
-    @tool(box, title="Spare parts for a machine fault")
+    @tool(box, P.MATERIAL_VIEW, title="Spare parts for a machine fault")
     async def spare_parts_for_fault(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -204,7 +205,7 @@ def _register_finding(box: ToolBox) -> None:
 def _register_reservations(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Reserve stock for an order", write=True, idempotent=True)
+    @tool(box, P.MATERIAL_EDIT, title="Reserve stock for an order", write=True, idempotent=True)
     async def reserve_stock(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -223,7 +224,7 @@ def _register_reservations(box: ToolBox) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Release an order's stock", write=True, destructive=True,
+    @tool(box, P.MATERIAL_EDIT, title="Release an order's stock", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def release_stock(
         ctx: Context,  # type: ignore[type-arg]
@@ -240,7 +241,7 @@ def _register_reservations(box: ToolBox) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="An order's reservations")
+    @tool(box, P.MATERIAL_VIEW, title="An order's reservations")
     async def order_reservations(ctx: Context, order_id: OrderId) -> list[reservations.Reservation]:  # type: ignore[type-arg]
         """The stock held for an order: per line and facility, units and status (RESERVED,
         COMMITTED to production, RELEASED, FULFILLED by a shipment), oldest first."""
@@ -251,7 +252,7 @@ def _register_reservations(box: ToolBox) -> None:
 def _register_purchasing(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="List purchase orders")
+    @tool(box, P.MATERIAL_VIEW, title="List purchase orders")
     async def list_purchase_orders(
         ctx: Context,  # type: ignore[type-arg]
         status: PoStatus | None = None,
@@ -269,13 +270,13 @@ def _register_purchasing(box: ToolBox) -> None:
                 limit=limit, offset=offset,
             )  # fmt: skip
 
-    @tool(box, title="Get a purchase order")
+    @tool(box, P.MATERIAL_VIEW, title="Get a purchase order")
     async def get_purchase_order(ctx: Context, po_id: PoId) -> PurchaseOrder:  # type: ignore[type-arg]
         """One purchase order: supplier, SKU, facility, quantity, price, status and dates."""
         async with plant_of(ctx).pool.connection() as conn:
             return await purchasing.get_purchase_order(conn, po_id)
 
-    @tool(box, title="Raise a purchase order", write=True)
+    @tool(box, P.MATERIAL_EDIT, title="Raise a purchase order", write=True)
     async def create_purchase_order(
         ctx: Context,  # type: ignore[type-arg]
         supplier_id: SupplierId,
@@ -300,7 +301,7 @@ def _register_purchasing(box: ToolBox) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Purchase order shipped", write=True, idempotent=True)
+    @tool(box, P.MATERIAL_EDIT, title="Purchase order shipped", write=True, idempotent=True)
     async def mark_po_in_transit(
         ctx: Context,  # type: ignore[type-arg]
         po_id: PoId,
@@ -312,7 +313,7 @@ def _register_purchasing(box: ToolBox) -> None:
                 conn, actor_of(ctx), po_id, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Purchase order delayed", write=True)
+    @tool(box, P.MATERIAL_EDIT, title="Purchase order delayed", write=True)
     async def delay_purchase_order(
         ctx: Context,  # type: ignore[type-arg]
         po_id: PoId,
@@ -330,7 +331,7 @@ def _register_purchasing(box: ToolBox) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Receive a purchase order", write=True, idempotent=True)
+    @tool(box, P.MATERIAL_EDIT, title="Receive a purchase order", write=True, idempotent=True)
     async def receive_purchase_order(
         ctx: Context,  # type: ignore[type-arg]
         po_id: PoId,
@@ -343,7 +344,7 @@ def _register_purchasing(box: ToolBox) -> None:
                 conn, actor_of(ctx), po_id, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Cancel a purchase order", write=True, destructive=True,
+    @tool(box, P.MATERIAL_EDIT, title="Cancel a purchase order", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def cancel_purchase_order(
         ctx: Context,  # type: ignore[type-arg]

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from mcp_servers.orders import FacilityId, IdempotencyKey, Limit, Offset, OrderId, Reason, Region
 from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
+from tools.accounts.permissions import Permission as P
 from tools.logistics import rates as shipping_rates
 from tools.logistics import shipments as logistics
 from tools.logistics import tracking as shipment_tracking
@@ -49,14 +50,14 @@ def register(box: ToolBox) -> None:
 def _register_reads(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="List carriers")
+    @tool(box, P.MATERIAL_VIEW, title="List carriers")
     async def list_carriers(ctx: Context) -> list[shipping_rates.Carrier]:  # type: ignore[type-arg]
         """The carriers Titan ships with: reliability (share of on-time deliveries), the
         service levels they offer and the regions they deliver to."""
         async with plant_of(ctx).pool.connection() as conn:
             return await shipping_rates.list_carriers(conn)
 
-    @tool(box, title="Shipping estimates")
+    @tool(box, P.MATERIAL_VIEW, title="Shipping estimates")
     async def shipping_estimates(
         ctx: Context,  # type: ignore[type-arg]
         origin_facility_id: Annotated[FacilityId, Field(description="Where it leaves from.")],
@@ -74,14 +75,14 @@ def _register_reads(box: ToolBox) -> None:
                 weight_kg=weight_kg, carrier_id=carrier_id, service_level=service_level,
             )  # fmt: skip
 
-    @tool(box, title="Get a shipment")
+    @tool(box, P.MATERIAL_VIEW, title="Get a shipment")
     async def get_shipment(ctx: Context, shipment_id: ShipmentId) -> Shipment:  # type: ignore[type-arg]
         """One shipment: order, carrier, service level, status, tracking number, weight (kg),
         cost (USD), ETA, its lines and every tracking scan with place and reason."""
         async with plant_of(ctx).pool.connection() as conn:
             return await logistics.get_shipment(conn, shipment_id)
 
-    @tool(box, title="List shipments")
+    @tool(box, P.MATERIAL_VIEW, title="List shipments")
     async def list_shipments(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId | None = None,
@@ -98,7 +99,7 @@ def _register_reads(box: ToolBox) -> None:
                 offset=offset,
             )  # fmt: skip
 
-    @tool(box, title="Track a shipment")
+    @tool(box, P.MATERIAL_VIEW, title="Track a shipment")
     async def track_shipment(
         ctx: Context,  # type: ignore[type-arg]
         tracking_number: Annotated[
@@ -119,7 +120,7 @@ def _register_reads(box: ToolBox) -> None:
 def _register_dock(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Create shipments for an order", write=True, idempotent=True)
+    @tool(box, P.MATERIAL_EDIT, title="Create shipments for an order", write=True, idempotent=True)
     async def create_shipments(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -139,7 +140,7 @@ def _register_dock(box: ToolBox) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Print a shipping label", write=True, idempotent=True)
+    @tool(box, P.MATERIAL_EDIT, title="Print a shipping label", write=True, idempotent=True)
     async def print_label(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,
@@ -151,7 +152,7 @@ def _register_dock(box: ToolBox) -> None:
                 conn, actor_of(ctx), shipment_id, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Carrier picked up a shipment", write=True, idempotent=True)
+    @tool(box, P.MATERIAL_EDIT, title="Carrier picked up a shipment", write=True, idempotent=True)
     async def pick_up_shipment(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,
@@ -167,7 +168,7 @@ def _register_dock(box: ToolBox) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Cancel a shipment", write=True, destructive=True,
+    @tool(box, P.MATERIAL_EDIT, title="Cancel a shipment", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def cancel_shipment(
         ctx: Context,  # type: ignore[type-arg]
@@ -186,7 +187,7 @@ def _register_dock(box: ToolBox) -> None:
 def _register_road(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Record a carrier scan", write=True)
+    @tool(box, P.MATERIAL_EDIT, title="Record a carrier scan", write=True)
     async def advance_shipment(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,
@@ -206,7 +207,7 @@ def _register_road(box: ToolBox) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Shipment delayed", write=True)
+    @tool(box, P.MATERIAL_EDIT, title="Shipment delayed", write=True)
     async def delay_shipment(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,
@@ -223,7 +224,7 @@ def _register_road(box: ToolBox) -> None:
                 location=location, idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Shipment delivered", write=True, idempotent=True)
+    @tool(box, P.MATERIAL_EDIT, title="Shipment delivered", write=True, idempotent=True)
     async def deliver_shipment(
         ctx: Context,  # type: ignore[type-arg]
         shipment_id: ShipmentId,

@@ -10,6 +10,7 @@ from mcp.server.fastmcp import Context
 from pydantic import Field
 
 from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
+from tools.accounts.permissions import Permission as P
 from tools.machine_data import production, thresholds
 from tools.machine_data.sensors import Sensor
 from tools.maintenance import anomalies, health, prediction, work_orders
@@ -44,7 +45,7 @@ def register(box: ToolBox) -> None:
 def _register_condition(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="List machines")
+    @tool(box, P.MACHINE_VIEW, title="List machines")
     async def list_machines(
         ctx: Context,  # type: ignore[type-arg]
         facility_id: FacilityId | None = None,
@@ -58,7 +59,7 @@ def _register_condition(box: ToolBox) -> None:
                 conn, facility_id=facility_id, wc_type=wc_type, status=status
             )
 
-    @tool(box, title="Health of one machine")
+    @tool(box, P.MACHINE_VIEW, title="Health of one machine")
     async def machine_health(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -70,7 +71,7 @@ def _register_condition(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await health.machine_health(conn, machine_id, window_minutes=window_minutes)
 
-    @tool(box, title="Health of the plant's machines")
+    @tool(box, P.MACHINE_VIEW, title="Health of the plant's machines")
     async def plant_health(
         ctx: Context,  # type: ignore[type-arg]
         facility_id: FacilityId | None = None,
@@ -83,7 +84,7 @@ def _register_condition(box: ToolBox) -> None:
                 conn, facility_id=facility_id, window_minutes=window_minutes
             )
 
-    @tool(box, title="Detect anomalies", write=True, idempotent=True)
+    @tool(box, P.MACHINE_MAINTAIN, title="Detect anomalies", write=True, idempotent=True)
     async def detect_anomalies(
         ctx: Context,  # type: ignore[type-arg]
         machine_ids: Annotated[
@@ -101,7 +102,7 @@ def _register_condition(box: ToolBox) -> None:
                 window_minutes=window_minutes,
             )  # fmt: skip
 
-    @tool(box, title="Scan for anomalies without recording")
+    @tool(box, P.MACHINE_VIEW, title="Scan for anomalies without recording")
     async def scan_anomalies(
         ctx: Context,  # type: ignore[type-arg]
         machine_ids: Annotated[
@@ -117,7 +118,7 @@ def _register_condition(box: ToolBox) -> None:
                 conn, machine_ids=machine_ids or None, window_minutes=window_minutes
             )
 
-    @tool(box, title="List anomalies")
+    @tool(box, P.MACHINE_VIEW, title="List anomalies")
     async def list_anomalies(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId | None = None,
@@ -131,7 +132,7 @@ def _register_condition(box: ToolBox) -> None:
                 conn, machine_id=machine_id, status=status, since=since, limit=limit
             )
 
-    @tool(box, title="Classify a machine's fault")
+    @tool(box, P.MACHINE_VIEW, title="Classify a machine's fault")
     async def classify_fault(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -144,7 +145,7 @@ def _register_condition(box: ToolBox) -> None:
                 conn, machine_id, window_minutes=window_minutes
             )
 
-    @tool(box, title="Predict a machine's failure", write=True)
+    @tool(box, P.MACHINE_MAINTAIN, title="Predict a machine's failure", write=True)
     async def predict_failure(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -161,7 +162,7 @@ def _register_condition(box: ToolBox) -> None:
                 horizon_hours=horizon_hours,
             )  # fmt: skip
 
-    @tool(box, title="Estimate a machine's failure without storing it")
+    @tool(box, P.MACHINE_VIEW, title="Estimate a machine's failure without storing it")
     async def estimate_failure(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -182,7 +183,7 @@ def _register_condition(box: ToolBox) -> None:
 def _register_work_orders(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="List work orders")
+    @tool(box, P.JOB_VIEW, title="List work orders")
     async def list_work_orders(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId | None = None,
@@ -196,13 +197,13 @@ def _register_work_orders(box: ToolBox) -> None:
                 conn, machine_id=machine_id, status=status, facility_id=facility_id, limit=limit
             )
 
-    @tool(box, title="Get a work order")
+    @tool(box, P.JOB_VIEW, title="Get a work order")
     async def get_work_order(ctx: Context, work_order_id: WorkOrderId) -> work_orders.WorkOrder:  # type: ignore[type-arg]
         """One work order with its parts (reserved, consumed) and history."""
         async with plant_of(ctx).pool.connection() as conn:
             return await work_orders.get_work_order(conn, work_order_id)
 
-    @tool(box, title="Open a work order", write=True)
+    @tool(box, P.MACHINE_MAINTAIN, title="Open a work order", write=True)
     async def create_work_order(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -222,7 +223,7 @@ def _register_work_orders(box: ToolBox) -> None:
                 idempotency_key=idempotency_key,
             )  # fmt: skip
 
-    @tool(box, title="Schedule a work order", write=True, idempotent=True)
+    @tool(box, P.JOB_RELEASE, title="Schedule a work order", write=True, idempotent=True)
     async def schedule_work_order(
         ctx: Context,  # type: ignore[type-arg]
         work_order_id: WorkOrderId,
@@ -237,7 +238,7 @@ def _register_work_orders(box: ToolBox) -> None:
                 ends_at=ends_at, assigned_to=assigned_to,
             )  # fmt: skip
 
-    @tool(box, title="Start a work order", write=True, idempotent=True)
+    @tool(box, P.JOB_RELEASE, title="Start a work order", write=True, idempotent=True)
     async def start_work_order(ctx: Context, work_order_id: WorkOrderId) -> work_orders.WorkOrder:  # type: ignore[type-arg]
         """Start the work: the machine goes into MAINTENANCE (all parts must be reserved)."""
         async with plant_of(ctx).pool.connection() as conn:
@@ -245,7 +246,7 @@ def _register_work_orders(box: ToolBox) -> None:
                 conn, actor_of(ctx), work_order_id=work_order_id
             )
 
-    @tool(box, title="Complete a work order", write=True)
+    @tool(box, P.JOB_RELEASE, title="Complete a work order", write=True)
     async def complete_work_order(
         ctx: Context,  # type: ignore[type-arg]
         work_order_id: WorkOrderId,
@@ -257,7 +258,7 @@ def _register_work_orders(box: ToolBox) -> None:
                 conn, actor_of(ctx), work_order_id=work_order_id, resolution=resolution
             )
 
-    @tool(box, title="Cancel a work order", write=True, destructive=True)
+    @tool(box, P.JOB_RELEASE, title="Cancel a work order", write=True, destructive=True)
     async def cancel_work_order(
         ctx: Context,  # type: ignore[type-arg]
         work_order_id: WorkOrderId,
@@ -269,7 +270,7 @@ def _register_work_orders(box: ToolBox) -> None:
                 conn, actor_of(ctx), work_order_id=work_order_id, reason=reason
             )
 
-    @tool(box, title="Sensor thresholds of machines")
+    @tool(box, P.MACHINE_VIEW, title="Sensor thresholds of machines")
     async def sensor_thresholds(
         ctx: Context,  # type: ignore[type-arg]
         machine_ids: Annotated[list[str], Field(min_length=1, max_length=50)],
@@ -279,7 +280,7 @@ def _register_work_orders(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await thresholds.effective_thresholds(conn, machine_ids)
 
-    @tool(box, title="Set a sensor threshold", write=True, idempotent=True)
+    @tool(box, P.MACHINE_CONFIG, title="Set a sensor threshold", write=True, idempotent=True)
     async def set_sensor_threshold(
         ctx: Context,  # type: ignore[type-arg]
         sensor: Sensor,
@@ -298,7 +299,7 @@ def _register_work_orders(box: ToolBox) -> None:
                 machine_id=machine_id,
             )  # fmt: skip
 
-    @tool(box, title="OEE")
+    @tool(box, P.MACHINE_VIEW, title="OEE")
     async def oee(
         ctx: Context,  # type: ignore[type-arg]
         start: date,

@@ -15,6 +15,7 @@ from mcp.server.fastmcp import Context
 from pydantic import BaseModel, Field
 
 from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
+from tools.accounts.permissions import Permission as P
 from tools.orders import orders
 from tools.orders import progress as order_progress
 from tools.orders.contracts import ContractReview, LineRequest, OrderDraft
@@ -71,7 +72,7 @@ def register_order_reads(box: ToolBox) -> None:
     """The order reads, which every specialist's server serves."""
     tool = domain_tool
 
-    @tool(box, title="Get an order")
+    @tool(box, P.JOB_VIEW, title="Get an order")
     async def get_order(ctx: Context, order_id: OrderId) -> Order:  # type: ignore[type-arg]
         """One customer order: status, customer, priority, rush flag, due date, facility,
         destination region, its lines (SKU, quantity, unit price, quantity shipped) and its
@@ -79,7 +80,7 @@ def register_order_reads(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await orders.get_order(conn, order_id)
 
-    @tool(box, title="List or search orders")
+    @tool(box, P.JOB_VIEW, title="List or search orders")
     async def list_orders(
         ctx: Context,  # type: ignore[type-arg]
         customer_id: CustomerId | None = None,
@@ -103,7 +104,7 @@ def register_order_reads(box: ToolBox) -> None:
                 due_after=due_after, limit=limit, offset=offset,
             )  # fmt: skip
 
-    @tool(box, title="Check an order against its contract")
+    @tool(box, P.JOB_VIEW, title="Check an order against its contract")
     async def review_order(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -125,7 +126,7 @@ def register_order_writes(box: ToolBox) -> None:
 def _register_intake(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Create an order", write=True)
+    @tool(box, P.JOB_CREATE, title="Create an order", write=True)
     async def create_order(
         ctx: Context,  # type: ignore[type-arg]
         customer_id: CustomerId,
@@ -164,7 +165,7 @@ def _register_intake(box: ToolBox) -> None:
                 conn, actor_of(ctx), draft, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Validate an order", write=True, idempotent=True)
+    @tool(box, P.JOB_CREATE, title="Validate an order", write=True, idempotent=True)
     async def validate_order(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -177,7 +178,7 @@ def _register_intake(box: ToolBox) -> None:
                 conn, actor_of(ctx), order_id, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Put an order on hold", write=True, destructive=True,
+    @tool(box, P.JOB_RELEASE, title="Put an order on hold", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def hold_order(
         ctx: Context,  # type: ignore[type-arg]
@@ -192,7 +193,7 @@ def _register_intake(box: ToolBox) -> None:
                 conn, actor_of(ctx), order_id, reason=reason, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Release an order's hold", write=True, idempotent=True)
+    @tool(box, P.JOB_RELEASE, title="Release an order's hold", write=True, idempotent=True)
     async def release_order(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -205,7 +206,7 @@ def _register_intake(box: ToolBox) -> None:
                 conn, actor_of(ctx), order_id, note=note, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Cancel an order", write=True, destructive=True,
+    @tool(box, P.JOB_RELEASE, title="Cancel an order", write=True, destructive=True,
           idempotent=True)  # fmt: skip
     async def cancel_order(
         ctx: Context,  # type: ignore[type-arg]
@@ -224,7 +225,7 @@ def _register_intake(box: ToolBox) -> None:
 def _register_progress(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Start an order's production", write=True, idempotent=True)
+    @tool(box, P.JOB_RELEASE, title="Start an order's production", write=True, idempotent=True)
     async def start_order_production(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -237,7 +238,7 @@ def _register_progress(box: ToolBox) -> None:
                 conn, actor_of(ctx), order_id, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Mark an order ready to ship", write=True, idempotent=True)
+    @tool(box, P.JOB_RELEASE, title="Mark an order ready to ship", write=True, idempotent=True)
     async def mark_order_ready(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,
@@ -249,7 +250,7 @@ def _register_progress(box: ToolBox) -> None:
                 conn, actor_of(ctx), order_id, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Complete a delivered order", write=True, idempotent=True)
+    @tool(box, P.JOB_RELEASE, title="Complete a delivered order", write=True, idempotent=True)
     async def complete_order(
         ctx: Context,  # type: ignore[type-arg]
         order_id: OrderId,

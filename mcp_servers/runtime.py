@@ -25,10 +25,11 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from tools.accounts.accounts import Principal, Role, rank, require_role
+from tools.accounts.accounts import Principal
+from tools.accounts.permissions import PROPOSES, Holder, Permission, holds, refusal
 from tools.approvals import policy
 from tools.core import admin, db
-from tools.core.errors import PermissionDeniedError, TitanError
+from tools.core.errors import TitanError
 from tools.core.operations import Actor
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ R = TypeVar("R")
 # it), trusted as a supervisor; HTTP callers are who their API key says.
 LOCAL_PRINCIPAL = Principal(user_id="local", role="supervisor", key_id="local")
 PRINCIPAL_SCOPE_KEY = "titan.principal"
-WRITE_ROLE: Role = "supervisor"
 # The `_meta` key of a tools/call request in which the in-process agent team says for whom it
 # acts; honoured only from trusted local callers (stdio, in memory), never over HTTP.
 CALLER_META_KEY = "titan/caller"
@@ -56,8 +56,9 @@ class Caller(BaseModel):
     # The ID to give the approval request the call raises, when it needs one, and the agent.
     request_id: str | None = Field(default=None, pattern=r"^APR-[A-Z0-9]{1,40}$")
     agent: str | None = Field(default=None, max_length=40)
-    # The person's role: below supervisor, a write runs only under an approved request.
-    role: Role | None = None
+    # The role the call is made under (the person's, or `automation` for a run nobody
+    # started): a tool the role's permissions do not cover is refused, or proposed.
+    role: Holder | None = None
 
 
 @dataclass
@@ -92,8 +93,12 @@ def plant_of(ctx: Context) -> Plant:  # type: ignore[type-arg]
 
 
 def principal_of(ctx: Context) -> Principal:  # type: ignore[type-arg]
-    """The caller: from the HTTP request's API key, else the local principal."""
-    request = ctx.request_context.request
+    """The caller: from the HTTP request's API key, else the local principal (also for a call
+    made outside any request, as a test does)."""
+    try:
+        request = ctx.request_context.request
+    except ValueError:
+        return LOCAL_PRINCIPAL
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):
         found = scope.get(PRINCIPAL_SCOPE_KEY)
@@ -104,7 +109,10 @@ def principal_of(ctx: Context) -> Principal:  # type: ignore[type-arg]
 
 def caller_of(ctx: Context) -> Caller | None:  # type: ignore[type-arg]
     """For whom a local agent makes this call, when its request says so."""
-    meta = ctx.request_context.meta
+    try:
+        meta = ctx.request_context.meta
+    except ValueError:
+        return None
     raw = (meta.model_extra or {}).get(CALLER_META_KEY) if meta is not None else None
     if raw is None:
         return None
@@ -132,21 +140,16 @@ def actor_of(ctx: Context, *, thread_id: str | None = None) -> Actor:  # type: i
     return Actor(type="agent" if thread_id else "user", id="mcp-local", thread_id=thread_id)
 
 
-def refused_for_caller(ctx: Context, name: str) -> PermissionDeniedError | None:  # type: ignore[type-arg]
-    """Why the person an agent acts for may not make this write, or None: below supervisor a
-    write runs only under a request someone with the right role approved."""
+def holder_of(ctx: Context) -> tuple[str, Holder]:  # type: ignore[type-arg]
+    """Who the call is for and the role it is made under: the API key's over HTTP; for the
+    local agent team, the person (or the automation) it acts for; else the local principal."""
+    who = principal_of(ctx)
+    if who is not LOCAL_PRINCIPAL:
+        return who.user_id, who.role
     caller = caller_of(ctx)
-    if caller is None or caller.role is None or caller.approval_id:
-        return None
-    if rank(caller.role) >= rank(WRITE_ROLE):
-        return None
-    return PermissionDeniedError(
-        f"Not done: {name} changes the plant, and {caller.user_id} is {caller.role}; it needs "
-        f"the {WRITE_ROLE} role or higher",
-        action=name,
-        role=caller.role,
-        required=WRITE_ROLE,
-    )
+    if caller is None:
+        return who.user_id, who.role
+    return caller.user_id, caller.role or who.role
 
 
 def _find_context(args: tuple[object, ...], kwargs: dict[str, object]) -> Context | None:  # type: ignore[type-arg]
@@ -163,41 +166,53 @@ class ToolBox:
 
     tools: list[Tool] = field(default_factory=list)
     write_tools: set[str] = field(default_factory=set)
+    permissions: dict[str, Permission] = field(default_factory=dict)
 
 
 def domain_tool(
     box: ToolBox,
+    permission: Permission,
     *,
     title: str,
     write: bool = False,
     destructive: bool = False,
     idempotent: bool = False,
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Make an async function a tool of `box`, with annotations, role checks and error mapping.
+    """Make an async function a tool of `box` that needs `permission`, with annotations,
+    permission checks, the approval gate and error mapping.
 
-    Read tools are marked read-only and idempotent. Write tools need the supervisor role or
-    higher; `destructive` marks writes that remove or cancel something, `idempotent` writes that
-    can be repeated without effect.
+    Read tools are marked read-only and idempotent. `destructive` marks writes that remove or
+    cancel something, `idempotent` writes that can be repeated without effect. A caller whose
+    role does not hold `permission` is refused with what it would need, except a role that
+    proposes (`automation`): its write becomes an approval request. A write the approval policy
+    guards passes the gate (`mcp_servers.gate`).
     """
 
     def register(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         name = fn.__name__
         if "ctx" not in inspect.signature(fn).parameters:
             raise TypeError(f"tool {name} must take a `ctx: Context` parameter")
+        if write and permission.endswith(".view"):
+            raise TypeError(f"the write tool {name} cannot need only {permission}")
 
         @functools.wraps(fn)
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             ctx = _find_context(args, kwargs)
             try:
-                if write and ctx is not None:
-                    require_role(principal_of(ctx), WRITE_ROLE, action=f"the tool {name}")
-                    if policy.guarded(name):
+                if ctx is not None:
+                    user, holder = holder_of(ctx)
+                    allowed = holds(holder, permission)
+                    caller = caller_of(ctx)
+                    approved = bool(write and caller is not None and caller.approval_id)
+                    if not allowed and not approved and not (write and holder in PROPOSES):
+                        raise refusal(user, holder, permission, action=f"the tool {name}")
+                    if write and (approved or not allowed or policy.guarded(name)):
                         from mcp_servers.gate import gated
 
-                        return await gated(ctx, name, dict(kwargs), lambda: fn(*args, **kwargs))
-                    refusal = refused_for_caller(ctx, name)
-                    if refusal is not None:
-                        raise refusal
+                        return await gated(
+                            ctx, name, permission, dict(kwargs), lambda: fn(*args, **kwargs),
+                            proposing=not allowed,
+                        )  # fmt: skip
                 return await fn(*args, **kwargs)
             except TitanError as exc:
                 raise ToolError(str(exc)) from exc
@@ -219,6 +234,7 @@ def domain_tool(
         box.tools.append(
             Tool.from_function(guarded, name=name, annotations=annotations, structured_output=True)
         )
+        box.permissions[name] = permission
         if write:
             box.write_tools.add(name)
         return guarded

@@ -10,6 +10,7 @@ from mcp.server.fastmcp import Context
 from pydantic import Field
 
 from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
+from tools.accounts.permissions import Permission as P
 from tools.scheduling import analysis, dispatch, due_dates, records, reschedule, schedules
 from tools.scheduling.dispatch import Rule
 from tools.scheduling.problem import Objective
@@ -35,7 +36,7 @@ def register(box: ToolBox) -> None:
 def _register_planning(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Propose a production schedule", write=True)
+    @tool(box, P.SCHEDULE_EDIT, title="Propose a production schedule", write=True)
     async def propose_schedule(
         ctx: Context,  # type: ignore[type-arg]
         facility_id: FacilityId | None = None,
@@ -59,7 +60,7 @@ def _register_planning(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await schedules.propose_schedule(conn, actor_of(ctx), request=request)
 
-    @tool(box, title="Reschedule around a machine", write=True)
+    @tool(box, P.SCHEDULE_EDIT, title="Reschedule around a machine", write=True)
     async def reschedule_machine(
         ctx: Context,  # type: ignore[type-arg]
         machine_id: MachineId,
@@ -79,7 +80,7 @@ def _register_planning(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await reschedule.reschedule_machine(conn, actor_of(ctx), request=request)
 
-    @tool(box, title="Apply a proposed schedule", write=True, idempotent=True)
+    @tool(box, P.SCHEDULE_EDIT, title="Apply a proposed schedule", write=True, idempotent=True)
     async def apply_schedule(
         ctx: Context,  # type: ignore[type-arg]
         schedule_id: ScheduleId,
@@ -91,7 +92,7 @@ def _register_planning(box: ToolBox) -> None:
                 conn, actor_of(ctx), schedule_id=schedule_id, idempotency_key=idempotency_key
             )
 
-    @tool(box, title="Reject a proposed schedule", write=True, destructive=True)
+    @tool(box, P.SCHEDULE_EDIT, title="Reject a proposed schedule", write=True, destructive=True)
     async def reject_schedule(
         ctx: Context,  # type: ignore[type-arg]
         schedule_id: ScheduleId,
@@ -107,13 +108,13 @@ def _register_planning(box: ToolBox) -> None:
 def _register_analysis(box: ToolBox) -> None:
     tool = domain_tool
 
-    @tool(box, title="Get a schedule")
+    @tool(box, P.SCHEDULE_VIEW, title="Get a schedule")
     async def get_schedule(ctx: Context, schedule_id: ScheduleId) -> records.Schedule:  # type: ignore[type-arg]
         """A schedule with its status, solver figures and slots (order, step, machine, times)."""
         async with plant_of(ctx).pool.connection() as conn:
             return await schedules.get_schedule(conn, schedule_id)
 
-    @tool(box, title="The schedule in force")
+    @tool(box, P.SCHEDULE_VIEW, title="The schedule in force")
     async def current_schedule(
         ctx: Context,  # type: ignore[type-arg]
         facility_id: FacilityId | None = None,
@@ -122,14 +123,14 @@ def _register_analysis(box: ToolBox) -> None:
         async with plant_of(ctx).pool.connection() as conn:
             return await schedules.applied_schedule(conn, facility_id)
 
-    @tool(box, title="Conflicts in a schedule")
+    @tool(box, P.SCHEDULE_VIEW, title="Conflicts in a schedule")
     async def schedule_conflicts(ctx: Context, schedule_id: ScheduleId) -> analysis.ConflictReport:  # type: ignore[type-arg]
         """Check a schedule for overlaps on a machine, work outside shifts or in breaks, machines
         unavailable, capacity overload, precedence violations and late orders."""
         async with plant_of(ctx).pool.connection() as conn:
             return await analysis.schedule_conflicts(conn, schedule_id)
 
-    @tool(box, title="Check orders' due dates")
+    @tool(box, P.SCHEDULE_VIEW, title="Check orders' due dates")
     async def check_due_dates(
         ctx: Context,  # type: ignore[type-arg]
         order_ids: Annotated[
@@ -150,7 +151,7 @@ def _register_analysis(box: ToolBox) -> None:
                 conn, order_ids=order_ids or None, facility_id=facility_id, limit=limit
             )
 
-    @tool(box, title="Bottlenecks")
+    @tool(box, P.SCHEDULE_VIEW, title="Bottlenecks")
     async def bottlenecks(
         ctx: Context,  # type: ignore[type-arg]
         facility_id: FacilityId | None = None,
@@ -164,7 +165,7 @@ def _register_analysis(box: ToolBox) -> None:
                 conn, facility_id=facility_id, days=days, schedule_id=schedule_id
             )
 
-    @tool(box, title="A work center's queue")
+    @tool(box, P.SCHEDULE_VIEW, title="A work center's queue")
     async def work_center_queue(
         ctx: Context,  # type: ignore[type-arg]
         work_center_id: Annotated[str, Field(max_length=40, description="e.g. PHX-MILL")],

@@ -24,6 +24,7 @@ from mcp_servers import (
 )
 from mcp_servers.runtime import Plant, ToolBox, open_plant
 from mcp_servers.sessions import TitanMCP
+from tools.accounts.permissions import Permission
 from tools.approvals import policy
 
 
@@ -149,3 +150,13 @@ def build_server(
     built = TitanServer(domain=domain, mcp=server, tools=tools, write_tools=writes)
     resources.register(server)
     return built
+
+
+def tool_permissions() -> dict[str, Permission]:
+    """Every tool a server serves, by name, and the permission it needs."""
+    return {
+        name: permission
+        for group in DOMAIN_REGISTRARS.values()
+        for register in group
+        for name, permission in tools_of(register).permissions.items()
+    }

@@ -285,12 +285,15 @@ class Engine:
             log.debug("committing a transaction left open during the tick at %s", at)
             await self.conn.commit()
 
-    async def reset(self, seed: int | None = None) -> demo_plant.PlantSummary:
-        """Return the plant to its baseline (the demo plant of `seed`); the engine starts over."""
+    async def reset(
+        self, seed: int | None = None, *, by: str = "titan-sim"
+    ) -> demo_plant.PlantSummary:
+        """Return the plant to its baseline (the demo plant of `seed`); the engine starts over.
+        `by`: who asked (kept in the record of resets)."""
         self._require_lock()
         chosen = self.config.seed if seed is None else seed
         async with self.conn.transaction():
-            summary = await demo_plant.reset(self.conn, seed=chosen)
+            summary = await demo_plant.reset(self.conn, seed=chosen, by=by)
         self.config = self.config.model_copy(update={"seed": chosen, "delayed_suppliers": []})
         self.world = World(seed=chosen)
         self.generators = self._generators()
@@ -330,7 +333,11 @@ class Engine:
             return {"ok": True, "scenario": run.name, "steps": len(run.steps)}
         if command == "reset":
             seed = args.get("seed")
-            summary = await self.reset(seed if isinstance(seed, int) else None)
+            by = args.get("by")
+            summary = await self.reset(
+                seed if isinstance(seed, int) else None,
+                by=by if isinstance(by, str) else "titan-sim",
+            )
             return {"ok": True, "seed": summary.seed}
         if command == "pause":
             self.pause()

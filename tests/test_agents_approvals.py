@@ -156,10 +156,12 @@ async def test_an_incident_reported_again_goes_on_with_its_open_work_order(
             first = await agents.ask(PHOENIX)
             again = await agents.ask("PHX-CNC-007 is still vibrating, please handle the incident")
 
-    assert first.approval is not None and again.approval is not None
+    # One request per decision: the second report finds the request already waiting.
+    assert first.approval is not None and again.approval is None
     assert "create_work_order" not in names(again)
-    assert again.approval.action == "schedule_work_order"
-    assert again.approval.args["work_order_id"] == first.approval.args["work_order_id"]
+    assert "Already waiting for approval: schedule work order" in again.answer
+    assert first.approval.approval_id in again.answer
+    assert [r["status"] for r in await approvals(plant)] == ["PENDING"]
     cur = await plant.execute(
         "select count(*) as n from work_orders where machine_id = 'PHX-CNC-007' "
         "and kind in ('CORRECTIVE', 'PREDICTIVE') and status <> 'COMPLETED'"

@@ -1,10 +1,12 @@
-"""Who may call what: no key is 401, a role too low is 403, the right role gets through — for
-every group of endpoints."""
+"""Who may call what, for every group of endpoints and every role: no key or a forged key is
+401, a role without the route's permission is 403 naming it, a role holding it gets through;
+the permission each route needs is read from the app, and the docs' table is the code's."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,40 +15,44 @@ import pytest
 from api_helpers import bearer, client_for, key, running_app
 from fastapi import FastAPI
 
+from api.cli.keys import permissions_markdown
+from api.http.app import create_app
+from api.http.auth import route_permissions
 from tools.accounts import accounts
+from tools.accounts.permissions import MATRIX, deciders
 from tools.core import db
 
 LIMIT_S = 60
+DOCS = Path(__file__).parents[1] / "docs" / "permissions.md"
 
-# (group, method, path, body, role needed, status for that role)
-ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None, accounts.Role, int]] = [
-    ("chat", "GET", "/threads", None, "operator", 200),
-    ("chat", "POST", "/chat", {"message": "Which carriers do we ship with?"}, "operator", 200),
-    ("plant", "GET", "/machines?facility_id=PHX", None, "operator", 200),
-    ("plant", "GET", "/orders?limit=5", None, "operator", 200),
-    ("plant", "GET", "/stock?sku=SKU-TB-1001", None, "operator", 200),
-    ("plant", "GET", "/shipments?limit=5", None, "operator", 200),
-    ("plant", "GET", "/work-orders", None, "operator", 200),
-    ("plant", "GET", "/notifications", None, "operator", 200),
-    ("approvals", "GET", "/approvals", None, "operator", 200),
-    # deciding needs at least supervisor (each request names its own); the approval does not
-    # exist, hence 404 past the check
-    ("approvals", "POST", "/approvals/APR-0000/decision", {"decision": "approve"},
-     "supervisor", 404),
-    ("simulation", "GET", "/sim/status", None, "operator", 200),
-    # no engine runs in this app: past the role check the command is refused with 409
-    ("simulation", "POST", "/sim/pause", None, "supervisor", 409),
-    ("simulation", "POST", "/sim/rates", {"rates": {"orders": 2}}, "supervisor", 409),
-    ("keys", "GET", "/keys", None, "admin", 200),
-    ("keys", "POST", "/keys", {"role": "operator", "label": "kiosk"}, "admin", 201),
+# (group, method, route as declared, request path, body, status once past the check)
+ENDPOINTS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
+    ("chat", "GET", "/threads", "/threads", None, 200),
+    ("chat", "POST", "/chat", "/chat", {"message": "Which carriers do we ship with?"}, 200),
+    ("plant", "GET", "/machines", "/machines?facility_id=PHX", None, 200),
+    ("plant", "GET", "/orders", "/orders?limit=5", None, 200),
+    ("plant", "GET", "/stock", "/stock?sku=SKU-TB-1001", None, 200),
+    ("plant", "GET", "/shipments", "/shipments?limit=5", None, 200),
+    ("plant", "GET", "/work-orders", "/work-orders", None, 200),
+    ("plant", "GET", "/notifications", "/notifications", None, 200),
+    ("board", "GET", "/schedules/board", "/schedules/board", None, 200),
+    ("approvals", "GET", "/approvals", "/approvals", None, 200),
+    # the approval does not exist: 404 past the check (each request names its own permission)
+    ("approvals", "POST", "/approvals/{approval_id}/decision", "/approvals/APR-0000/decision",
+     {"decision": "approve"}, 404),
+    ("audit", "GET", "/audit", "/audit?limit=5", None, 200),
+    ("audit", "GET", "/audit/export", "/audit/export?since=2020-01-01T00:00:00Z"
+     "&until=2100-01-01T00:00:00Z", None, 200),
+    ("simulation", "GET", "/sim/status", "/sim/status", None, 200),
+    # no engine runs in this app: past the check the command is refused with 409
+    ("simulation", "POST", "/sim/pause", "/sim/pause", None, 409),
+    ("simulation", "POST", "/sim/rates", "/sim/rates", {"rates": {"orders": 2}}, 409),
+    ("simulation", "POST", "/sim/reset", "/sim/reset", None, 409),
+    ("keys", "GET", "/keys", "/keys", None, 200),
+    ("keys", "POST", "/keys", "/keys", {"role": "operator", "label": "kiosk"}, 201),
 ]  # fmt: skip
 
-LOWER: dict[accounts.Role, accounts.Role | None] = {
-    "operator": None,
-    "supervisor": "operator",
-    "production_manager": "supervisor",
-    "admin": "production_manager",
-}
+NEEDED = {(m, p): needed for m, p, needed in route_permissions(create_app())}
 
 
 @pytest.fixture
@@ -61,46 +67,58 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield opened
 
 
+def test_every_route_names_its_permission_and_the_docs_table_is_the_codes() -> None:
+    unnamed = [(m, p) for (m, p), needed in NEEDED.items() if needed is None]
+
+    assert unnamed == [("GET", "/me")]  # any valid key may ask who it is
+    assert DOCS.read_text() == permissions_markdown(), (
+        "docs/permissions.md is stale: titan keys permissions > docs/permissions.md"
+    )
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("group", "method", "path", "body", "role", "expected"),
+    ("group", "method", "route", "path", "body", "expected"),
     ENDPOINTS,
     ids=[f"{e[0]}:{e[1]} {e[2]}" for e in ENDPOINTS],
 )
-async def test_each_endpoint_wants_a_key_and_its_role(
+async def test_each_endpoint_admits_exactly_the_roles_holding_its_permission(
     client: httpx.AsyncClient,
     plant: db.AsyncConn,
     group: str,
     method: str,
+    route: str,
     path: str,
     body: dict[str, Any] | None,
-    role: accounts.Role,
     expected: int,
 ) -> None:
-    right = await key(plant, role)
-    lower = LOWER[role]
+    needed = NEEDED[(method, route)]
+    assert needed is not None
     with anyio.fail_after(LIMIT_S):
         anonymous = await client.request(method, path, json=body)
         forged = await client.request(
             method, path, json=body, headers=bearer("titan_000000000000_" + "x" * 43)
         )
-        low = (
-            await client.request(method, path, json=body, headers=bearer(await key(plant, lower)))
-            if lower
-            else None
-        )
-        allowed = await client.request(method, path, json=body, headers=bearer(right))
+        answers = {
+            role: await client.request(
+                method, path, json=body, headers=bearer(await key(plant, role))
+            )
+            for role in accounts.ROLES
+        }  # fmt: skip
 
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
     assert anonymous.json()["error"]["code"] == "unauthenticated"
     assert "Authorization: Bearer" in anonymous.json()["error"]["message"]
     assert forged.status_code == 401 and "unknown or revoked" in forged.json()["error"]["message"]
-    if low is not None:
-        assert low.status_code == 403
-        message = low.json()["error"]["message"]
-        assert f"needs the role {role}" in message and lower in message
-    assert allowed.status_code == expected, allowed.json()
+    for role, answer in answers.items():
+        if needed in MATRIX[role]:
+            assert answer.status_code == expected, (role, answer.text)
+        else:
+            assert answer.status_code == 403, (role, answer.text)
+            message = answer.json()["error"]["message"]
+            assert f"needs the permission {needed}" in message and f"is {role}" in message
+            assert ", ".join(deciders(needed)) in message
 
 
 @pytest.mark.anyio

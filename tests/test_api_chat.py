@@ -74,8 +74,9 @@ async def test_a_chat_needing_approval_is_listed_and_approving_it_executes_once(
     client: httpx.AsyncClient, plant: db.AsyncConn
 ) -> None:
     operator, manager = await key(plant, "operator"), await key(plant, "production_manager")
+    supervisor = await key(plant, "supervisor")
     with anyio.fail_after(LIMIT_S):
-        asked = await client.post("/chat", json={"message": CANCEL}, headers=bearer(operator))
+        asked = await client.post("/chat", json={"message": CANCEL}, headers=bearer(supervisor))
         approval = asked.json()["approval"]
         assert approval is not None and approval["action"] == "cancel_order"
         pending = await client.get("/approvals?status=pending", headers=bearer(operator))
@@ -103,7 +104,7 @@ async def test_a_chat_needing_approval_is_listed_and_approving_it_executes_once(
     )
     assert status_before != "CANCELLED"
     assert by_operator.status_code == 403
-    assert "supervisor" in by_operator.json()["error"]["message"]
+    assert "needs the permission ai.approve" in by_operator.json()["error"]["message"]
     assert first.status_code == 200, first.json()
     assert first.json()["approval"]["status"] == "APPROVED"
     assert first.json()["approval"]["decided_by"] == "production-manager"

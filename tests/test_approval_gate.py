@@ -16,6 +16,7 @@ from mcp_helpers import session_for
 
 from api.http.app import expire_approvals
 from mcp_servers.runtime import Plant, open_plant
+from tools.accounts.permissions import deciders
 from tools.approvals import policy
 from tools.core import db
 from tools.core.clock import FixedClock
@@ -54,11 +55,18 @@ async def test_a_clients_guarded_write_raises_one_request_and_changes_nothing(
     error = first.structuredContent["error"]
     assert error["code"] == "approval_required"
     [details] = error["details"]
-    assert details["action"] == "cancel_order" and details["required_role"] == "supervisor"
+    assert details["action"] == "cancel_order" and details["permission"] == "ai.approve"
+    assert details["deciders"] == ["supervisor", "production_manager", "admin"]
     assert details["decide_cli"] == f"titan approvals approve {details['approval_id']}"
     assert details["impact"]["order_id"] == "ORD-10021"
     assert "Nothing was done yet" in error["message"]
-    assert again.structuredContent == first.structuredContent  # the same request, reused
+    assert again.isError and again.structuredContent is not None
+    [reused] = again.structuredContent["error"]["details"]
+    assert (reused["approval_id"], reused["reused"], details["reused"]) == (
+        details["approval_id"],
+        True,
+        False,
+    )  # the same request, found waiting: one request per decision
     assert await status_of(plant, "ORD-10021") == before
     [row] = await approvals(plant)
     assert (row["approval_id"], row["status"]) == (details["approval_id"], "PENDING")
@@ -160,8 +168,9 @@ async def test_a_purchase_order_waits_by_its_value_and_the_largest_for_a_manager
     largest = await policy.verdict(plant, "create_purchase_order", huge, settings)
 
     assert held is not None and held.impact["value_usd"] == str(Decimal("6100.00"))
-    assert held.required_role == "supervisor" and "above the 5000 USD limit" in held.reason
-    assert largest is not None and largest.required_role == "production_manager"
+    assert held.permission == "ai.approve" and "above the 5000 USD limit" in held.reason
+    assert largest is not None and largest.permission == "spend.approve"
+    assert deciders(largest.permission) == ["production_manager", "admin"]
 
 
 def test_a_policy_naming_a_tool_no_server_registers_fails_the_start() -> None:

@@ -161,8 +161,8 @@ async def test_a_decided_approval_must_record_when(plant: db.AsyncConn) -> None:
     error = await refusal(
         plant,
         "insert into approvals (approval_id, thread_id, status, agent, action, arguments, "
-        "reason, requested_at) values ('apr-1', 't-1', 'APPROVED', 'scheduler', "
-        "'apply_schedule', '{}', 'touches 5 jobs', now())",
+        "reason, permission, requested_at) values ('apr-1', 't-1', 'APPROVED', 'scheduler', "
+        "'apply_schedule', '{}', 'touches 5 jobs', 'schedule.approve', now())",
     )
 
     assert "a decided one has one" in str(error)

@@ -112,10 +112,10 @@ async def test_an_operator_may_read_and_a_write_is_refused_as_a_tool_result_sayi
     assert denied.isError and denied.structuredContent is not None
     error = denied.structuredContent["error"]
     assert error["code"] == "forbidden" and "create_inquiry" in error["message"]
-    assert (error["details"][0]["role"], error["details"][0]["required"]) == (
-        "operator",
-        "supervisor",
-    )
+    [details] = error["details"]
+    assert (details["role"], details["permission"]) == ("operator", "message.send")
+    assert details["roles"] == "supervisor, production_manager, admin"
+    assert "needs the permission message.send" in error["message"]
     cur = await plant.execute("select count(*) as n from customer_inquiries where subject = 'x'")
     assert await cur.fetchone() == {"n": 0}
 

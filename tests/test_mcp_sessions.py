@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from mcp_servers.runtime import ToolBox, domain_tool
 from mcp_servers.sessions import TitanMCP, connect, validate_result
+from tools.accounts.permissions import Permission
 
 SCHEMA = {
     "type": "object",
@@ -47,7 +48,7 @@ def test_a_result_that_breaks_its_schema_is_refused_every_time() -> None:
 def _server(result: dict[str, Any]) -> TitanMCP:
     box = ToolBox()
 
-    @domain_tool(box, title="A level")
+    @domain_tool(box, Permission.MATERIAL_VIEW, title="A level")
     async def level(ctx: Context) -> Level:  # type: ignore[type-arg]
         """One stock level."""
         return (

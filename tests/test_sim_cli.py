@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 
@@ -88,4 +89,7 @@ def test_with_an_engine_running_commands_are_queued_for_it_and_backfill_refused(
     queued = other_engine.execute(
         "select command, args from sim_commands where done_at is null order by command_id"
     ).fetchall()
-    assert queued == [("scenario", {"name": "supply-crisis"}), ("reset", {"seed": 3})]
+    assert queued == [
+        ("scenario", {"name": "supply-crisis"}),
+        ("reset", {"seed": 3, "by": f"cli:{getpass.getuser()}"}),
+    ]

@@ -62,4 +62,4 @@ async def test_a_rest_error_carries_the_same_code_and_fields(
     assert denied.status_code == 403
     assert denied.json()["error"]["code"] == "forbidden"
     [fields] = denied.json()["error"]["details"]
-    assert (fields["role"], fields["required"]) == ("operator", "admin")
+    assert (fields["role"], fields["permission"]) == ("operator", "keys.manage")

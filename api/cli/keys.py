@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from api.cli.runner import console, prepared, run
-from tools.accounts import accounts
+from tools.accounts import accounts, permissions
 from tools.core.operations import Actor
 
 keys_app = typer.Typer(help="API keys: make, list and revoke them.", no_args_is_help=True)
@@ -88,3 +88,24 @@ def keys_revoke(
 
     revoked = run(job)
     out.print(f"API key {revoked.key_id} of {revoked.user_id} is revoked.")
+
+
+def permissions_markdown() -> str:
+    """The permission matrix, with what each API route and MCP tool needs (docs/permissions.md)."""
+    from api.http.app import create_app
+    from api.http.auth import route_permissions
+    from mcp_servers.servers import tool_permissions
+
+    routes = [
+        (method, path, str(needed) if needed else "any valid key")
+        for method, path, needed in route_permissions(create_app())
+    ]
+    tools = sorted((name, str(p)) for name, p in tool_permissions().items())
+    return permissions.render_markdown(routes, tools)
+
+
+@keys_app.command("permissions")
+def keys_permissions() -> None:
+    """Print the permission matrix: what each role holds, and what each route and tool needs
+    (as docs/permissions.md has it)."""
+    sys.stdout.write(permissions_markdown())

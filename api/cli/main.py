@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from typing import Annotated
 
@@ -73,7 +74,7 @@ def db_reset(
 
     async def job() -> demo_plant.PlantSummary:
         async with prepared() as (_, conn), conn.transaction():
-            return await demo_plant.reset(conn, seed=chosen)
+            return await demo_plant.reset(conn, seed=chosen, by=f"cli:{getpass.getuser()}")
 
     summary = run(job)
     total = sum(summary.counts.values())

@@ -8,6 +8,7 @@ or a `titan sim run` elsewhere), `scenario` and `reset` are queued for that engi
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
@@ -206,9 +207,11 @@ def sim_reset(
     async def job() -> str:
         async with prepared() as (_, conn), _engine(conn, seed=seed, paused=True) as (engine, ok):
             if not ok:
-                args: dict[str, JsonValue] = {} if seed is None else {"seed": seed}
+                args: dict[str, JsonValue] = {"by": f"cli:{getpass.getuser()}"}
+                if seed is not None:
+                    args["seed"] = seed
                 return "Reset " + await _queue(conn, "reset", args, wait) + "."
-            summary = await engine.reset(seed)
+            summary = await engine.reset(seed, by=f"cli:{getpass.getuser()}")
             return (
                 f"Plant reset to the demo plant of seed {summary.seed}: "
                 f"{sum(summary.counts.values())} rows, plant day {summary.anchor:%Y-%m-%d}."

@@ -23,6 +23,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI
@@ -36,6 +37,7 @@ from api.hosting.leadership import Leadership, while_leading
 from api.http import errors
 from api.http.metrics import Metrics, RequestMetrics
 from api.http.routes import approvals as routes_approvals
+from api.http.routes import audit as routes_audit
 from api.http.routes import board as routes_board
 from api.http.routes import chat as routes_chat
 from api.http.routes import console as routes_console
@@ -51,7 +53,7 @@ from mcp_servers.gate import CLIENT_THREAD
 from mcp_servers.http import PlantRef, build_http_servers, mcp_routes, running
 from mcp_servers.servers import DOMAINS
 from tools.accounts import accounts
-from tools.approvals import requests
+from tools.approvals import requests, sweep
 from tools.core import admin, db
 from tools.core.errors import TitanError
 from tools.core.operations import SYSTEM
@@ -112,22 +114,37 @@ async def expire_approvals(service: Service, ttl: timedelta) -> int:
     threads that waited on them with that outcome; how many expired."""
     async with service.pool.connection() as conn:
         expired = await requests.expire_requests(conn, SYSTEM, ttl=ttl)
-    for row in expired:
-        if row["thread_id"].startswith(CLIENT_THREAD):
-            continue  # a client's request: nothing waits; get_approval says EXPIRED
-        try:
-            await service.agents.decide(row["thread_id"], "reject", user=EXPIRER, role="admin")
-        except TitanError as exc:
-            log.warning("thread %s could not learn that %s expired: %s", row["thread_id"],
-                        row["approval_id"], exc)  # fmt: skip
+    await _tell_threads(service, expired, "expired")
     return len(expired)
 
 
+async def withdraw_stale_approvals(service: Service) -> int:
+    """Withdraw the pending requests whose entity has moved on (`tools.approvals.sweep`) and
+    resume the agent threads that waited on them with that outcome; how many were withdrawn."""
+    async with service.pool.connection() as conn:
+        withdrawn = await sweep.withdraw_stale(conn, SYSTEM, get_settings())
+    await _tell_threads(service, withdrawn, "was withdrawn")
+    return len(withdrawn)
+
+
+async def _tell_threads(service: Service, rows: list[dict[str, Any]], what: str) -> None:
+    for row in rows:
+        if row["thread_id"].startswith(CLIENT_THREAD):
+            continue  # a client's request: nothing waits; get_approval says what became of it
+        try:
+            await service.agents.decide(row["thread_id"], "reject", user=EXPIRER, role="admin")
+        except TitanError as exc:
+            log.warning("thread %s could not learn that %s %s: %s", row["thread_id"],
+                        row["approval_id"], what, exc)  # fmt: skip
+
+
 async def _expire(service: Service, ttl: timedelta, stopping: asyncio.Event) -> None:
-    """Expire waiting approvals every `EXPIRY_CHECK_S` seconds until the service stops."""
+    """Every `EXPIRY_CHECK_S` seconds until the service stops: expire the requests left
+    unanswered too long, and withdraw those whose entity has moved on."""
     while not stopping.is_set():
         try:
             await expire_approvals(service, ttl)
+            await withdraw_stale_approvals(service)
         except (psycopg.Error, TitanError) as exc:
             log.warning("approvals could not be expired (%s); retrying", exc)
         with suppress(TimeoutError):
@@ -185,7 +202,16 @@ def create_app(
             listener = asyncio.create_task(hub.run(), name="titan-events")
             reactor = asyncio.create_task(_react(service), name="titan-reactors")
             follower = (
-                asyncio.create_task(follow_events(agents, location.url), name="titan-triggers")
+                asyncio.create_task(
+                    follow_events(
+                        agents,
+                        location.url,
+                        dropped=lambda e, why: metrics.event_runs_dropped.labels(
+                            type=e.type, reason=why
+                        ).inc(),
+                    ),
+                    name="titan-triggers",
+                )  # fmt: skip
                 if event_runs
                 else None
             )
@@ -258,6 +284,7 @@ def create_app(
     for module in (
         routes_chat,
         routes_approvals,
+        routes_audit,
         routes_live,
         routes_plant,
         routes_sim,

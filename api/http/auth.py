@@ -1,32 +1,34 @@
-"""Who is calling: the API key in `Authorization: Bearer <key>`, and the role each route needs.
+"""Who is calling: the API key in `Authorization: Bearer <key>`, and the permission each route
+needs (`tools.accounts.permissions` holds the matrix of roles and permissions).
 
-    operator            read the plant, chat, watch the live streams
-    supervisor          plus simulation control, and deciding the approvals that name it
-    production_manager  plus deciding every approval
-    admin               plus API keys
-
-A missing, malformed, unknown or revoked key is a 401 saying which; a role too low is a 403
-naming the role needed and the caller's.
+Every route names its permission: `who: Annotated[Principal, needs(P.JOB_VIEW)]`; the few that
+need none (the console's page, `/health`, `/ready`, `/metrics`) are listed in `PUBLIC`, and
+`/me` only a valid key. A missing, malformed, unknown or revoked key is a 401 saying which; a
+role without the permission is a 403 naming the permission, the caller's role and the roles
+that hold it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute
 
 from api.http.service import Service, service_of
-from tools.accounts import accounts
-from tools.accounts.accounts import Principal, Role
+from tools.accounts import accounts, permissions
+from tools.accounts.accounts import Principal
+from tools.accounts.permissions import Permission
 
 _bearer = HTTPBearer(auto_error=False, description="A Titan API key (titan keys create).")
 
-READ: Role = "operator"
-CONTROL: Role = "supervisor"
-APPROVE: Role = "production_manager"
-ADMIN: Role = "admin"
+# Routes that need no key: the console's page and files (they ask for a key before showing
+# anything), and the probes a load balancer and Prometheus call.
+PUBLIC = ("/", "/console/{path:path}", "/health", "/ready", "/metrics")
 
 
 async def principal(
@@ -42,17 +44,59 @@ async def principal(
         return await accounts.authenticate(conn, token)
 
 
-def role(minimum: Role) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: the caller, who must hold `minimum` or a higher role (403 otherwise)."""
+class Needs:
+    """A dependency: the caller, whose role must hold `permission` (403 otherwise)."""
 
-    async def check(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
-        accounts.require_role(who, minimum, action=f"{request.method} {request.url.path}")
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(
+        self, request: Request, who: Annotated[Principal, Depends(principal)]
+    ) -> Principal:
+        permissions.require(
+            who.user_id, who.role, self.permission, action=f"{request.method} {request.url.path}"
+        )
         return who
 
-    return check
+
+def needs(permission: Permission) -> Any:
+    """`Depends` on `Needs(permission)`, for `Annotated[Principal, needs(...)]`."""
+    return Depends(Needs(permission))
 
 
-Reader = Annotated[Principal, Depends(role(READ))]
-Controller = Annotated[Principal, Depends(role(CONTROL))]
-Approver = Annotated[Principal, Depends(role(APPROVE))]
-Admin = Annotated[Principal, Depends(role(ADMIN))]
+# Any valid key, whatever its role (`/me`, and the MCP endpoint whose tools check their own).
+Authenticated = Annotated[Principal, Depends(principal)]
+
+
+def route_permissions(app: FastAPI) -> list[tuple[str, str, Permission | None]]:
+    """Each API route (method, path) and the permission it needs (None: any valid key), in
+    path order; the public routes are left out."""
+    found: list[tuple[str, str, Permission | None]] = []
+    for path, route in _api_routes(app.routes, ""):
+        if path in PUBLIC:
+            continue
+        needed = [
+            d.call.permission for d in _dependencies(route.dependant) if isinstance(d.call, Needs)
+        ]
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            found.append((method, path, needed[0] if needed else None))
+    return sorted(found, key=lambda r: (r[1], r[0]))
+
+
+def _api_routes(routes: Sequence[BaseRoute], prefix: str) -> Iterator[tuple[str, APIRoute]]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+            continue
+        included = getattr(route, "original_router", None)  # an included router, kept apart
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            yield from _api_routes(included.routes, prefix + getattr(context, "prefix", ""))
+
+
+def _dependencies(dependant: Dependant) -> list[Dependant]:
+    out = []
+    for sub in dependant.dependencies:
+        out.append(sub)
+        out.extend(_dependencies(sub))
+    return out

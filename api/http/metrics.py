@@ -46,6 +46,13 @@ class Metrics:
             ["kind", "outcome"],
             registry=self.registry,
         )
+        self.event_runs_dropped = Counter(
+            "titan_event_runs_dropped",
+            "Events that would have started a run and did not: written by a run nobody started "
+            "(by_a_run), a repeat (duplicate), or over the per-entity limit (rate_limited).",
+            ["type", "reason"],
+            registry=self.registry,
+        )
         self.tool_calls = Counter(
             "titan_tool_calls",
             "Tool calls the agents made, by tool and whether they succeeded.",

@@ -3,4 +3,4 @@
 Its public API is its modules; import the one you need (`from tools.approvals import queue`).
 """
 
-__all__ = ["queue", "requests"]
+__all__ = ["policy", "queue", "requests", "sweep"]

@@ -3,11 +3,13 @@ MCP client over stdio or HTTP).
 
 Each rule reads the plant through `tools/` and returns a `Verdict` — why a person is needed,
 what the write would change in numbers, and who may decide — or None when the write may go
-ahead:
+ahead. Who decides is a permission (`tools.accounts.permissions`): schedule changes need
+schedule.approve, purchase orders above the manager limit spend.approve, plant-wide settings
+plant.config, the rest ai.approve.
 
 - `create_purchase_order`: its value (quantity × the supplier's price for the SKU, or the price
-  asked for) above `TITAN_APPROVAL_PO_LIMIT_USD`; above the manager limit only a production
-  manager decides.
+  asked for) above `TITAN_APPROVAL_PO_LIMIT_USD`; above the manager limit
+  (`TITAN_APPROVAL_PO_MANAGER_LIMIT_USD`) it needs spend.approve.
 - `apply_schedule`: a schedule change that moves more than 3 jobs, makes an order late, needs
   overtime or touches a rush order (a reschedule's stored impact; for a fresh plan, the jobs
   whose times differ from the schedule in force).
@@ -31,7 +33,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from tools.accounts.accounts import Role
+from tools.accounts.permissions import Permission
 from tools.communications.inquiries import INQUIRY_LIFECYCLE
 from tools.communications.inquiries import Status as InquiryStatus
 from tools.communications.templates import STAFF_ROLES
@@ -46,14 +48,23 @@ CUSTOMER_EVENTS = ("order.", "shipment.", "inquiry.")
 
 @dataclass(frozen=True)
 class Verdict:
-    """Why a write needs a person, what it would change, and the least role that may decide."""
+    """Why a write needs a person, what it would change, and the permission that decides it
+    (exactly the roles holding it may)."""
 
     reason: str
     impact: dict[str, JsonValue] = field(default_factory=dict)
-    required_role: Role = "supervisor"
+    permission: Permission = Permission.AI_APPROVE
 
 
-Rule = Callable[[AsyncConn, dict[str, Any], Settings], Awaitable[Verdict | None]]
+@dataclass(frozen=True)
+class MovedOn:
+    """The write no longer applies: its entity has moved on (the order is cancelled already,
+    the work order started). The operation itself refuses it; a request for it is withdrawn."""
+
+    reason: str
+
+
+Rule = Callable[[AsyncConn, dict[str, Any], Settings], Awaitable[Verdict | MovedOn | None]]
 
 
 async def _one(conn: AsyncConn, sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -94,7 +105,7 @@ async def _purchase(conn: AsyncConn, args: dict[str, Any], settings: Settings) -
         reason=f"the purchase order is worth {value} USD, above the "
         f"{settings.approval_po_limit_usd} USD limit",
         impact=impact,
-        required_role="production_manager" if manager else "supervisor",
+        permission=Permission.SPEND_APPROVE if manager else Permission.AI_APPROVE,
     )
 
 
@@ -124,10 +135,12 @@ from target t
 
 async def _apply_schedule(
     conn: AsyncConn, args: dict[str, Any], settings: Settings
-) -> Verdict | None:
+) -> Verdict | MovedOn | None:
     row = await _one(conn, _SCHEDULE_CHANGE, {"id": args.get("schedule_id")})
-    if row is None or row["status"] != "PROPOSED":
-        return None  # the operation refuses it with the reason
+    if row is None:
+        return MovedOn(f"schedule {args.get('schedule_id')} does not exist")
+    if row["status"] != "PROPOSED":
+        return MovedOn(f"schedule {args.get('schedule_id')} is {row['status']} now")
     stored = row["impact"] or {}
     if row["kind"] == "RESCHEDULE" and stored:
         jobs = int(stored.get("jobs_moved") or 0)
@@ -153,7 +166,11 @@ async def _apply_schedule(
         reasons.append(f"it changes rush order(s) {', '.join(rush)}")
     if not reasons:
         return None
-    return Verdict(reason="the schedule change " + "; ".join(reasons), impact=impact)
+    return Verdict(
+        reason="the schedule change " + "; ".join(reasons),
+        impact=impact,
+        permission=Permission.SCHEDULE_APPROVE,
+    )
 
 
 async def _send_message(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
@@ -195,25 +212,29 @@ async def _order_impact(conn: AsyncConn, order_id: object) -> dict[str, JsonValu
 
 
 def _order_stop(verb: str, target: OrderStatus) -> Rule:
-    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | MovedOn:
         impact = await _order_impact(conn, args.get("order_id"))
         status = impact.get("status")
-        if not isinstance(status, str) or not ORDER_LIFECYCLE.can_become(status, target):
-            return None  # no such order, or one that cannot move so: the operation says why
+        if not isinstance(status, str):
+            return MovedOn(f"order {args.get('order_id')} does not exist")
+        if not ORDER_LIFECYCLE.can_become(status, target):
+            return MovedOn(f"order {args.get('order_id')} is {status} now")
         return Verdict(reason=f"{verb} an order changes what the customer gets", impact=impact)
 
     return rule
 
 
 def _inquiry(verb: str, target: InquiryStatus) -> Rule:
-    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | MovedOn:
         row = await _one(
             conn,
             "select status, customer_id from customer_inquiries where inquiry_id = %(id)s",
             {"id": args.get("inquiry_id")},
         )
-        if row is None or not INQUIRY_LIFECYCLE.can_become(row["status"], target):
-            return None  # the operation says why it cannot
+        if row is None:
+            return MovedOn(f"inquiry {args.get('inquiry_id')} does not exist")
+        if not INQUIRY_LIFECYCLE.can_become(row["status"], target):
+            return MovedOn(f"inquiry {args.get('inquiry_id')} is {row['status']} now")
         return Verdict(
             reason=f"{verb} an inquiry speaks to the customer",
             impact={"inquiry_id": args.get("inquiry_id"), "customer_id": row["customer_id"]},
@@ -232,7 +253,7 @@ async def _rush_order(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Ver
 
 
 def _work_order(target: WorkOrderStatus) -> Rule:
-    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
+    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | MovedOn:
         row = await _one(
             conn,
             "select w.work_order_id, w.status as work_order_status, w.machine_id, e.status "
@@ -240,8 +261,10 @@ def _work_order(target: WorkOrderStatus) -> Rule:
             "where w.work_order_id = %(id)s",
             {"id": args.get("work_order_id")},
         )
-        if row is None or not WORK_ORDER_LIFECYCLE.can_become(row["work_order_status"], target):
-            return None  # the operation says why it cannot
+        if row is None:
+            return MovedOn(f"work order {args.get('work_order_id')} does not exist")
+        if not WORK_ORDER_LIFECYCLE.can_become(row["work_order_status"], target):
+            return MovedOn(f"work order {row['work_order_id']} is {row['work_order_status']} now")
         return Verdict(
             reason="the work order takes the machine out of production in a shift",
             impact={
@@ -261,6 +284,7 @@ async def _reschedule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Ver
     if row is None:
         return None  # the operation says the machine does not exist
     return Verdict(
+        permission=Permission.SCHEDULE_APPROVE,
         reason="a reschedule re-plans the machine's queued work onto others; a person looks at "
         "the jobs it moves before it is made",
         impact={"machine_id": args.get("machine_id"), "machine_status": row["status"],
@@ -293,6 +317,7 @@ async def _threshold(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verd
         return None
     return Verdict(
         reason="the threshold holds for every machine of the plant",
+        permission=Permission.PLANT_CONFIG,
         impact={
             "sensor": args.get("sensor"), "warning": args.get("warning"),
             "critical": args.get("critical"),
@@ -326,9 +351,37 @@ def guarded(name: str) -> bool:
 async def verdict(
     conn: AsyncConn, name: str, args: dict[str, Any], settings: Settings
 ) -> Verdict | None:
-    """The verdict on calling `name` with `args`: a Verdict when a person must decide."""
+    """The verdict on calling `name` with `args`: a Verdict when a person must decide (None
+    also when the write no longer applies: the operation then refuses it with the reason)."""
     rule = POLICY.get(name)
-    return None if rule is None else await rule(conn, args, settings)
+    found = None if rule is None else await rule(conn, args, settings)
+    return found if isinstance(found, Verdict) else None
+
+
+async def moved_on(
+    conn: AsyncConn, name: str, args: dict[str, Any], settings: Settings
+) -> str | None:
+    """Why a request to call `name` with `args` no longer applies (its entity moved on), else
+    None."""
+    rule = POLICY.get(name)
+    found = None if rule is None else await rule(conn, args, settings)
+    return found.reason if isinstance(found, MovedOn) else None
+
+
+# The argument naming the entity a guarded write acts on: one pending request per action and
+# entity (asking again, with other words or from another thread, finds the one that waits).
+ENTITY_KEYS = (
+    "order_id", "work_order_id", "po_id", "schedule_id", "inquiry_id", "shipment_id",
+)  # fmt: skip
+
+
+def entity_of(args: dict[str, Any]) -> tuple[str, str] | None:
+    """The (argument, value) naming the entity `args` act on, when they name one."""
+    for key in ENTITY_KEYS:
+        value = args.get(key)
+        if isinstance(value, str) and value:
+            return key, value
+    return None
 
 
 def check_registered(tool_names: Iterable[str]) -> None:

@@ -24,6 +24,7 @@ class Approval(BaseModel):
     arguments: dict[str, JsonValue]
     impact: dict[str, JsonValue]
     reason: str
+    permission: str
     required_role: str
     requested_at: datetime
     decided_by: str | None
@@ -36,8 +37,8 @@ class Approval(BaseModel):
 
 
 _COLUMNS = """approval_id, thread_id, status, agent, action, arguments, impact, reason,
-    required_role, requested_at, decided_by, decided_at, decision_reason, edited_arguments,
-    requested_by, executed_at, outcome"""
+    permission, required_role, requested_at, decided_by, decided_at, decision_reason,
+    edited_arguments, requested_by, executed_at, outcome"""
 
 _LIST = f"""
 select {_COLUMNS} from approvals

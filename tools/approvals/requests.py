@@ -19,7 +19,7 @@ from tools.core.db import AsyncConn
 from tools.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from tools.core.operations import Actor, atomic, record
 
-ApprovalStatus = Literal["PENDING", "APPROVED", "REJECTED", "EDITED", "EXPIRED"]
+ApprovalStatus = Literal["PENDING", "APPROVED", "REJECTED", "EDITED", "EXPIRED", "WITHDRAWN"]
 DecidedStatus = Literal["APPROVED", "EDITED", "REJECTED"]
 # The one vocabulary of a decision, everywhere (REST, the command line, the agents' resume, the
 # eval tasks), and the status each leaves on the request.
@@ -42,15 +42,18 @@ class NewApproval(BaseModel):
     arguments: dict[str, JsonValue]
     impact: dict[str, JsonValue]
     reason: str
+    # The permission deciding it needs (exactly the roles holding it decide), and the least
+    # of those roles, as a reader sees it.
+    permission: str
     required_role: str
     requested_by: str | None = None
 
 
 _INSERT = """
 insert into approvals (approval_id, thread_id, agent, action, arguments, impact, reason,
-                       required_role, requested_at, requested_by)
+                       permission, required_role, requested_at, requested_by)
 values (%(approval_id)s, %(thread_id)s, %(agent)s, %(action)s, %(arguments)s, %(impact)s,
-        %(reason)s, %(required_role)s, %(requested_at)s, %(requested_by)s)
+        %(reason)s, %(permission)s, %(required_role)s, %(requested_at)s, %(requested_by)s)
 on conflict (approval_id) do nothing
 returning approval_id
 """
@@ -89,6 +92,7 @@ async def request_approval(conn: AsyncConn, actor: Actor, new: NewApproval) -> b
             payload={
                 "agent": new.agent,
                 "action": new.action,
+                "permission": new.permission,
                 "required_role": new.required_role,
                 "reason": new.reason,
             },
@@ -232,18 +236,61 @@ async def record_outcome(conn: AsyncConn, actor: Actor, approval_id: str, outcom
 
 
 async def pending_request(
-    conn: AsyncConn, *, action: str, arguments: dict[str, JsonValue]
+    conn: AsyncConn,
+    *,
+    action: str,
+    arguments: dict[str, JsonValue],
+    entity: tuple[str, str] | None = None,
 ) -> str | None:
-    """The pending request already raised for exactly this call, if any (one request per
-    decision: asking again reuses it)."""
+    """The pending request already raised for this action on this `entity` (an argument and
+    its value: ("order_id", "ORD-10021")), or for exactly this call when it names none; one
+    request per decision: asking again reuses it."""
     async with conn.transaction():
-        cur = await conn.execute(
-            "select approval_id from approvals where status = 'PENDING' and action = %s "
-            "and arguments = %s order by requested_at limit 1",
-            (action, Jsonb(arguments)),
-        )
+        if entity is not None:
+            cur = await conn.execute(
+                "select approval_id from approvals where status = 'PENDING' and action = %s "
+                "and arguments ->> %s = %s order by requested_at limit 1",
+                (action, entity[0], entity[1]),
+            )
+        else:
+            cur = await conn.execute(
+                "select approval_id from approvals where status = 'PENDING' and action = %s "
+                "and arguments = %s order by requested_at limit 1",
+                (action, Jsonb(arguments)),
+            )
         row = await cur.fetchone()
     return row["approval_id"] if row else None
+
+
+async def withdraw_request(
+    conn: AsyncConn, actor: Actor, approval_id: str, *, reason: str
+) -> dict[str, Any] | None:
+    """Withdraw a pending request that no longer applies (WITHDRAWN, with `reason`; nothing
+    runs under it), with an `approval.withdrawn` event; its row (ID, thread, action), or None
+    when it was no longer pending."""
+    why = f"the request was withdrawn: {reason}"
+    async with atomic(conn):
+        cur = await conn.execute(
+            "update approvals set status = 'WITHDRAWN', decided_at = %s, decision_reason = %s "
+            "where approval_id = %s and status = 'PENDING' "
+            "returning approval_id, thread_id, action",
+            (clock.now(), why, approval_id),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return None
+        await record(
+            conn,
+            actor.model_copy(update={"thread_id": row["thread_id"], "approval_id": approval_id}),
+            event_type="approval.withdrawn",
+            entity_type="approval",
+            entity_id=approval_id,
+            action="approval.withdraw",
+            before={"status": "PENDING"},
+            after={"status": "WITHDRAWN", "reason": why},
+            payload={"action": row["action"], "status": "WITHDRAWN", "reason": reason},
+        )
+    return dict(row)
 
 
 async def expire_requests(conn: AsyncConn, actor: Actor, *, ttl: timedelta) -> list[dict[str, Any]]:

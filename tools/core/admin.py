@@ -11,6 +11,8 @@ from tools.core.migrations import available, current_version, migrate
 # Accounts and the recipient directory survive a plant reset: wiping the plant must not lock its
 # people out, nor forget who is told about what.
 ACCOUNT_TABLES = ("users", "api_keys", "notification_roles")
+# The record of resets outlives them: a reset wipes the audit trail, never the trace of itself.
+RESET_TABLE = "plant_resets"
 LEDGER_TABLE = "schema_migrations"
 
 
@@ -76,7 +78,8 @@ end $$
 
 async def wipe(conn: AsyncConn, *, keep_accounts: bool = True) -> None:
     """Empty every plant table and restart every ID sequence, in the caller's transaction."""
-    tables = [t for t in await plant_tables(conn) if not (keep_accounts and t in ACCOUNT_TABLES)]
+    kept = (*ACCOUNT_TABLES, RESET_TABLE) if keep_accounts else ()
+    tables = [t for t in await plant_tables(conn) if t not in kept]
     if tables:
         # a DO block takes no parameters: the names go in as a quoted array literal
         await conn.execute(_WIPE.format(tables=sql.Literal(tables)))

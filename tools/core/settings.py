@@ -101,6 +101,20 @@ class Settings(BaseSettings):
             "nothing runs: seconds, or ISO 8601 like PT8H."
         ),
     )
+    event_run_limit: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description=(
+            "At most this many runs nobody started (events) per entity (a machine, a purchase "
+            "order, a customer) within TITAN_EVENT_RUN_WINDOW; the rest are dropped and counted."
+        ),
+    )
+    event_run_window: timedelta = Field(
+        default=timedelta(hours=1),
+        gt=timedelta(0),
+        description="The plant-time window TITAN_EVENT_RUN_LIMIT counts in (ISO 8601, PT1H).",
+    )
     approval_stock_adjust_units: int = Field(
         default=100,
         ge=0,

@@ -13,16 +13,19 @@ from __future__ import annotations
 import math
 import random
 import string
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from psycopg import sql
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel, JsonValue
 
 from tools.core import clock, events
-from tools.core.admin import wipe
+from tools.core.admin import ACCOUNT_TABLES, RESET_TABLE, plant_tables, wipe
 from tools.core.db import AsyncConn
 from tools.core.errors import ConflictError
 from tools.demo import catalogue as cat
@@ -44,10 +47,61 @@ async def seed(conn: AsyncConn, *, seed: int, now: datetime | None = None) -> Pl
     return await _load(conn, seed, now or clock.now())
 
 
-async def reset(conn: AsyncConn, *, seed: int, now: datetime | None = None) -> PlantSummary:
-    """Wipe the plant (accounts kept) and load the demo plant; the caller owns the transaction."""
+class PlantReset(BaseModel):
+    """The record a reset keeps of itself (it survives later resets)."""
+
+    reset_id: str
+    reset_at: datetime
+    requested_by: str
+    seed: int
+    wiped: dict[str, int]
+    last_event_id: int | None
+    last_audit_id: int | None
+
+
+async def reset(
+    conn: AsyncConn, *, seed: int, by: str, now: datetime | None = None
+) -> PlantSummary:
+    """Wipe the plant (accounts and the record of resets kept) and load the demo plant; the
+    caller owns the transaction. `by` is who asked: the reset is kept in `plant_resets` with
+    the rows it wiped per table and the last event and audit row it wiped."""
+    at = now or clock.now()
+    await _record_reset(conn, seed=seed, by=by, at=at)
     await wipe(conn, keep_accounts=True)
-    return await _load(conn, seed, now or clock.now())
+    return await _load(conn, seed, at)
+
+
+async def _record_reset(conn: AsyncConn, *, seed: int, by: str, at: datetime) -> None:
+    wiped: dict[str, int] = {}
+    for table in await plant_tables(conn):
+        if table in (*ACCOUNT_TABLES, RESET_TABLE):
+            continue
+        cur = await conn.execute(
+            sql.SQL("select count(*) as n from {}").format(sql.Identifier(table))
+        )
+        row = await cur.fetchone()
+        if row and row["n"]:
+            wiped[table] = row["n"]
+    cur = await conn.execute(
+        "select (select max(event_id) from event_log) as event, "
+        "(select max(audit_id) from audit_log) as audit"
+    )
+    last = await cur.fetchone()
+    assert last is not None
+    await conn.execute(
+        "insert into plant_resets (reset_id, reset_at, requested_by, seed, wiped, "
+        "last_event_id, last_audit_id) values (%s, %s, %s, %s, %s, %s, %s)",
+        (f"RST-{uuid.uuid4().hex[:12].upper()}", at, by, seed, Jsonb(wiped),
+         last["event"], last["audit"]),
+    )  # fmt: skip
+
+
+async def resets(conn: AsyncConn, *, limit: int = 50) -> list[PlantReset]:
+    """The plant's resets, newest first."""
+    cur = await conn.execute(
+        "select * from plant_resets order by reset_at desc, reset_id limit %s", (limit,)
+    )
+    return [PlantReset.model_validate(r) for r in await cur.fetchall()]
 
 
 def plant_anchor(now: datetime) -> datetime:

@@ -19,6 +19,8 @@ from tools.core.errors import NotFoundError, ValidationError
 from tools.core.operations import Actor, atomic, idempotent, record
 from tools.machine_data.sensors import (
     DEFAULT_DIRECTION,
+    SENSOR_CEILING,
+    SENSOR_FLOOR,
     SENSOR_UNITS,
     SENSORS,
     Direction,
@@ -170,6 +172,15 @@ def _check_levels(sensor: str, direction: str, warning: float, critical: float) 
         raise ValidationError(f"threshold direction {direction!r} is invalid; use ABOVE or BELOW")
     if not (math.isfinite(warning) and math.isfinite(critical)):
         raise ValidationError(f"{sensor} threshold levels must be finite numbers")
+    floor, ceiling = SENSOR_FLOOR.get(sensor, 0.0), SENSOR_CEILING.get(sensor, math.inf)
+    for name, level in (("warning", warning), ("critical", critical)):
+        if not floor <= level <= ceiling:
+            raise ValidationError(
+                f"{sensor} {name} level {level:g} is outside what the sensor can read "
+                f"({floor:g} to {ceiling:g} {SENSOR_UNITS.get(sensor, '')}): a threshold there "
+                "would never fire",
+                sensor=sensor, level=name, floor=floor, ceiling=ceiling,
+            )  # fmt: skip
     if direction == "ABOVE" and not critical > warning:
         raise ValidationError(
             f"{sensor} threshold: critical {critical} must lie above warning {warning} "

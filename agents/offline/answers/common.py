@@ -152,6 +152,9 @@ def failure_sentence(intent: Intent, failed: Any) -> str:
     text = text.rstrip(".")
     if text.startswith("Not done:"):
         return text.replace("Not done:", "Not done —", 1) + "."
+    if text.startswith("Already waiting:") and failed.name in PHRASES:
+        rest = text.removeprefix("Already waiting:").strip()
+        return f"Already waiting for approval: {describe_call(failed.name, failed.args)} — {rest}."
     if failed.name in PHRASES:
         return f"I could not {describe_call(failed.name, failed.args)}: {text}."
     return f"I could not look that up: {text}."

@@ -5,6 +5,7 @@ Its public API is its modules; import the one you need (`from api.http.routes im
 
 __all__ = [
     "approvals",
+    "audit",
     "board",
     "chat",
     "console",

@@ -13,11 +13,13 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field, JsonValue, model_validator
 
 from agents.runtime import ChatResult
-from api.http.auth import Controller, Reader
+from api.http.auth import needs
 from api.http.service import Service, service_of
 from mcp_servers.gate import CLIENT_THREAD, decide_client_request
 from mcp_servers.runtime import Plant
-from tools.accounts.accounts import parse_role, require_role
+from tools.accounts import permissions
+from tools.accounts.accounts import Principal
+from tools.accounts.permissions import Permission as P
 from tools.approvals import queue
 from tools.approvals.queue import Approval
 from tools.approvals.requests import ApprovalStatus, Decision
@@ -54,7 +56,7 @@ class DecisionOutcome(BaseModel):
 @router.get("/approvals", response_model=list[Approval], summary="List approvals")
 async def list_approvals(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.REPORT_VIEW)],
     status: Annotated[StatusFilter, Query(description="Which approvals.")] = "pending",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[Approval]:
@@ -65,7 +67,9 @@ async def list_approvals(
 
 
 @router.get("/approvals/{approval_id}", response_model=Approval, summary="Read an approval")
-async def get_approval(request: Request, approval_id: ApprovalId, _: Reader) -> Approval:
+async def get_approval(
+    request: Request, approval_id: ApprovalId, _: Annotated[Principal, needs(P.REPORT_VIEW)]
+) -> Approval:
     async with service_of(request).pool.connection() as conn:
         return await queue.get_approval(conn, approval_id)
 
@@ -85,7 +89,10 @@ def _refuse_decided(found: Approval) -> None:
     summary="Approve, reject or edit",
 )
 async def decide(
-    request: Request, approval_id: ApprovalId, body: DecisionRequest, who: Controller
+    request: Request,
+    approval_id: ApprovalId,
+    body: DecisionRequest,
+    who: Annotated[Principal, needs(P.AI_APPROVE)],
 ) -> DecisionOutcome:
     """Decide a pending approval and resume its thread: the outcome of the rest of the run.
     Deciding an approval that is no longer pending is a 409."""
@@ -94,10 +101,11 @@ async def decide(
         async with service.pool.connection() as conn:
             found = await queue.get_approval(conn, approval_id)
         _refuse_decided(found)
-        # Who may decide is the request's own: the least role its verdict named.
-        require_role(
-            who, parse_role(found.required_role), action=f"deciding approval {approval_id}"
-        )
+        # Who may decide is the request's own: exactly the roles holding its permission.
+        permissions.require(
+            who.user_id, who.role, permissions.parse_permission(found.permission),
+            action=f"deciding approval {approval_id}",
+        )  # fmt: skip
         if found.thread_id.startswith(CLIENT_THREAD):
             return await _decide_for_client(service, found, body, who.user_id)
         before = await service.agents.thread(found.thread_id)

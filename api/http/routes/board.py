@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from api.http.auth import Reader
+from api.http.auth import needs
 from api.http.service import service_of
+from tools.accounts.accounts import Principal
+from tools.accounts.permissions import Permission as P
 from tools.core import clock
 from tools.core.events import Event
 from tools.machine_data import production
@@ -78,7 +80,7 @@ order by e.machine_id, s.sensor, r.ts
 @router.get("/facilities/oee", response_model=list[FacilityOee], summary="OEE per facility")
 async def facility_oee(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.MACHINE_VIEW)],
     days: Annotated[int, Query(ge=1, le=90, description="Shift days, ending today.")] = 7,
 ) -> list[FacilityOee]:
     """Every facility's OEE over the shifts of the last `days` plant days (today included)."""
@@ -107,7 +109,7 @@ async def facility_oee(
 @router.get("/sensors/history", response_model=list[SensorSeries], summary="Recent sensor readings")
 async def sensor_history(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.MACHINE_VIEW)],
     machine: Annotated[
         list[str] | None, Query(max_length=50, description="Only these machines (repeatable).")
     ] = None,
@@ -133,7 +135,7 @@ async def sensor_history(
 @router.get("/events/recent", response_model=RecentEvents, summary="The latest events")
 async def recent_events(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.REPORT_VIEW)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     readings: Annotated[
         bool, Query(description="Include the sensor reading batches (one per engine step).")

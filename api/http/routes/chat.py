@@ -11,10 +11,11 @@ from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Field
 
 from agents.runtime import ChatResult, ThreadSummary, new_thread_id
-from api.http.auth import Reader
+from api.http.auth import needs
 from api.http.errors import status_of
 from api.http.service import service_of
 from tools.accounts.accounts import Principal
+from tools.accounts.permissions import Permission as P
 from tools.core.errors import TitanError
 
 MAX_MESSAGE_CHARS = 4000
@@ -60,7 +61,9 @@ async def _ask(request: Request, body: ChatRequest, who: Principal) -> ChatResul
 
 
 @router.post("/chat", response_model=ChatResult, summary="Ask the agent team")
-async def chat(request: Request, body: ChatRequest, who: Reader) -> ChatResult:
+async def chat(
+    request: Request, body: ChatRequest, who: Annotated[Principal, needs(P.AI_TRIGGER)]
+) -> ChatResult:
     """Run one request: the answer, the agents it went through, the tool calls, and the approval
     it stopped for, if any."""
     return await _ask(request, body, who)
@@ -80,7 +83,7 @@ def _closing(result: ChatResult) -> list[ServerSentEvent]:
 
 @router.post("/chat/stream", response_class=EventSourceResponse, summary="Ask, as a stream")
 async def chat_stream(
-    request: Request, body: ChatRequest, who: Reader
+    request: Request, body: ChatRequest, who: Annotated[Principal, needs(P.AI_TRIGGER)]
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events of one run as it happens: `thread`, then `agent` as each agent starts
     and `tool_call` as each call is made, then `token` for the answer's text, `approval` when it
@@ -117,9 +120,11 @@ async def chat_stream(
 
 
 @router.get("/threads", response_model=list[ThreadSummary], summary="List threads")
-async def threads(request: Request, _: Reader) -> list[ThreadSummary]:
-    """Threads, most recently active first."""
-    return await service_of(request).agents.threads()
+async def threads(
+    request: Request, who: Annotated[Principal, needs(P.AI_TRIGGER)]
+) -> list[ThreadSummary]:
+    """The caller's threads, most recently active first (everyone's with thread.view_all)."""
+    return await service_of(request).agents.threads(user=who.user_id, role=who.role)
 
 
 def _content(message: BaseMessage) -> str:
@@ -128,10 +133,13 @@ def _content(message: BaseMessage) -> str:
 
 
 @router.get("/threads/{thread_id}", response_model=ThreadView, summary="Read a thread")
-async def thread(request: Request, thread_id: ThreadId, _: Reader) -> ThreadView:
-    """A thread's messages, route, tool calls, answer and pending approval."""
+async def thread(
+    request: Request, thread_id: ThreadId, who: Annotated[Principal, needs(P.AI_TRIGGER)]
+) -> ThreadView:
+    """A thread's messages, route, tool calls, answer and pending approval: one's own thread,
+    or anyone's with thread.view_all."""
     agents = service_of(request).agents
-    result = await agents.thread(thread_id)
+    result = await agents.thread(thread_id, user=who.user_id, role=who.role)
     snapshot = await agents.graph.aget_state({"configurable": {"thread_id": thread_id}})
     values = snapshot.values or {}
     messages = [

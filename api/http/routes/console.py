@@ -15,8 +15,9 @@ from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from api.http.auth import ADMIN, APPROVE, CONTROL, READ, Reader
-from tools.accounts.accounts import Role, rank
+from api.http.auth import Authenticated
+from tools.accounts.accounts import Role
+from tools.accounts.permissions import MATRIX, Permission
 
 CONSOLE_DIR = Path(__file__).parents[1] / "console"
 
@@ -40,6 +41,7 @@ class WhoAmI(BaseModel):
     role: Role
     key_id: str
     may: Permissions
+    permissions: list[Permission]
 
 
 @router.get("/", include_in_schema=False)
@@ -57,17 +59,18 @@ async def console_file(request: Request, path: str) -> Response:
 
 
 @router.get("/me", response_model=WhoAmI, summary="Who this API key belongs to")
-async def me(who: Reader) -> WhoAmI:
-    """The key's user, role and what the role may do."""
-    level = rank(who.role)
+async def me(who: Authenticated) -> WhoAmI:
+    """The key's user, role and the permissions the role holds (any valid key may ask)."""
+    held = MATRIX[who.role]
     return WhoAmI(
         user_id=who.user_id,
         role=who.role,
         key_id=who.key_id,
         may=Permissions(
-            read=level >= rank(READ),
-            control_simulation=level >= rank(CONTROL),
-            decide_approvals=level >= rank(APPROVE),
-            manage_keys=level >= rank(ADMIN),
+            read=Permission.REPORT_VIEW in held,
+            control_simulation=Permission.SIM_CONTROL in held,
+            decide_approvals=Permission.AI_APPROVE in held,
+            manage_keys=Permission.KEYS_MANAGE in held,
         ),
+        permissions=sorted(held),
     )

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from api.http.auth import Admin
+from api.http.auth import needs
 from api.http.service import service_of
 from tools.accounts import accounts
-from tools.accounts.accounts import ApiKey, IssuedKey, Role
+from tools.accounts.accounts import ApiKey, IssuedKey, Principal, Role
+from tools.accounts.permissions import Permission as P
 
 router = APIRouter(tags=["keys"])
 
@@ -23,13 +24,17 @@ class NewKey(BaseModel):
 
 
 @router.get("/keys", response_model=list[ApiKey], summary="List API keys")
-async def list_keys(request: Request, _: Admin, include_revoked: bool = False) -> list[ApiKey]:
+async def list_keys(
+    request: Request, _: Annotated[Principal, needs(P.KEYS_MANAGE)], include_revoked: bool = False
+) -> list[ApiKey]:
     async with service_of(request).pool.connection() as conn:
         return await accounts.list_keys(conn, include_revoked=include_revoked)
 
 
 @router.post("/keys", response_model=IssuedKey, status_code=201, summary="Make an API key")
-async def create_key(request: Request, body: NewKey, who: Admin) -> IssuedKey:
+async def create_key(
+    request: Request, body: NewKey, who: Annotated[Principal, needs(P.KEYS_MANAGE)]
+) -> IssuedKey:
     async with service_of(request).pool.connection() as conn:
         return await accounts.create_key(
             conn, who.actor(), role=body.role, user_id=body.user_id, label=body.label
@@ -38,7 +43,9 @@ async def create_key(request: Request, body: NewKey, who: Admin) -> IssuedKey:
 
 @router.delete("/keys/{key_id}", response_model=ApiKey, summary="Revoke an API key")
 async def revoke_key(
-    request: Request, key_id: Annotated[str, Path(pattern=r"^[a-z0-9]{12}$")], who: Admin
+    request: Request,
+    key_id: Annotated[str, Path(pattern=r"^[a-z0-9]{12}$")],
+    who: Annotated[Principal, needs(P.KEYS_MANAGE)],
 ) -> ApiKey:
     async with service_of(request).pool.connection() as conn:
         return await accounts.revoke_key(conn, who.actor(), key_id)

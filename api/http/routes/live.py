@@ -15,8 +15,10 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
-from api.http.auth import Reader
+from api.http.auth import needs
 from api.http.service import Service, service_of
+from tools.accounts.accounts import Principal
+from tools.accounts.permissions import Permission as P
 from tools.core import events
 from tools.core.event_cursor import EventCursor
 
@@ -78,7 +80,7 @@ async def _follow(
 @router.get("/events/stream", response_class=EventSourceResponse, summary="Stream events")
 async def event_stream(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.REPORT_VIEW)],
     type_prefix: TypePrefix = None,
     entity_type: Annotated[str | None, Query(max_length=100)] = None,
     entity_id: Annotated[str | None, Query(max_length=200)] = None,
@@ -146,7 +148,7 @@ async def _batch(service: Service, event: events.Event, machines: set[str] | Non
 @router.get("/sensors/stream", response_class=EventSourceResponse, summary="Stream readings")
 async def sensor_stream(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.MACHINE_VIEW)],
     machine: Annotated[
         list[str] | None, Query(max_length=50, description="Only these machines (repeatable).")
     ] = None,

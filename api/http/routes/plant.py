@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.http.auth import Reader
+from api.http.auth import needs
 from api.http.service import service_of
+from tools.accounts.accounts import Principal
+from tools.accounts.permissions import Permission as P
 from tools.communications import notifications as communications
 from tools.communications.notifications import Notification, NotificationQuery
 from tools.inventory import stock as inventory
@@ -32,7 +34,7 @@ Id = Annotated[str, Path(max_length=100)]
 @router.get("/machines", response_model=list[MachineHealth], summary="Machines with health")
 async def machines(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.MACHINE_VIEW)],
     facility_id: Filter = None,
     window_minutes: Annotated[float, Query(gt=0, le=10080)] = 60,
 ) -> list[MachineHealth]:
@@ -44,7 +46,9 @@ async def machines(
 
 
 @router.get("/machines/{machine_id}", response_model=MachineHealth, summary="A machine's health")
-async def machine(request: Request, machine_id: Id, _: Reader) -> MachineHealth:
+async def machine(
+    request: Request, machine_id: Id, _: Annotated[Principal, needs(P.MACHINE_VIEW)]
+) -> MachineHealth:
     async with service_of(request).pool.connection() as conn, conn.transaction():
         await health.get_machine(conn, machine_id)  # 404 for an unknown machine
         return await health.machine_health(conn, machine_id)
@@ -53,7 +57,7 @@ async def machine(request: Request, machine_id: Id, _: Reader) -> MachineHealth:
 @router.get("/orders", response_model=list[OrderSummary], summary="Orders")
 async def list_orders(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.JOB_VIEW)],
     customer_id: Filter = None,
     status: Filter = None,
     sku: Filter = None,
@@ -67,14 +71,19 @@ async def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=Order, summary="An order")
-async def get_order(request: Request, order_id: Id, _: Reader) -> Order:
+async def get_order(
+    request: Request, order_id: Id, _: Annotated[Principal, needs(P.JOB_VIEW)]
+) -> Order:
     async with service_of(request).pool.connection() as conn, conn.transaction():
         return await orders.get_order(conn, order_id)
 
 
 @router.get("/stock", response_model=list[StockLevel], summary="Stock levels")
 async def stock(
-    request: Request, _: Reader, sku: Filter = None, facility_id: Filter = None
+    request: Request,
+    _: Annotated[Principal, needs(P.MATERIAL_VIEW)],
+    sku: Filter = None,
+    facility_id: Filter = None,
 ) -> list[StockLevel]:
     async with service_of(request).pool.connection() as conn:
         return await inventory.stock_levels(conn, sku=sku, facility_id=facility_id)
@@ -83,7 +92,7 @@ async def stock(
 @router.get("/shipments", response_model=list[Shipment], summary="Shipments")
 async def shipments(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.MATERIAL_VIEW)],
     order_id: Filter = None,
     status: Filter = None,
     carrier_id: Filter = None,
@@ -98,7 +107,7 @@ async def shipments(
 @router.get("/work-orders", response_model=list[WorkOrder], summary="Work orders")
 async def list_work_orders(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.JOB_VIEW)],
     machine_id: Filter = None,
     status: Filter = None,
     facility_id: Filter = None,
@@ -113,7 +122,7 @@ async def list_work_orders(
 @router.get("/notifications", response_model=list[Notification], summary="Notifications")
 async def notifications(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.MESSAGE_VIEW)],
     recipient: Filter = None,
     entity_type: Filter = None,
     entity_id: Filter = None,

@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from api.http.auth import Reader
+from api.http.auth import needs
 from api.http.service import service_of
+from tools.accounts.accounts import Principal
+from tools.accounts.permissions import Permission as P
 from tools.scheduling.records import Schedule
 from tools.scheduling.schedules import get_schedule
 
@@ -52,7 +54,7 @@ limit %(limit)s
 @router.get("/schedules/board", response_model=ScheduleBoard, summary="Applied and proposed")
 async def schedule_board(
     request: Request,
-    _: Reader,
+    _: Annotated[Principal, needs(P.SCHEDULE_VIEW)],
     facility_id: Annotated[str | None, Query(max_length=100)] = None,
     proposals: Annotated[int, Query(ge=0, le=20, description="Newest proposals.")] = 3,
 ) -> ScheduleBoard:

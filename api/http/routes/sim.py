@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field, JsonValue
 
-from api.http.auth import Controller, Reader
+from api.http.auth import needs
 from api.http.service import Service, service_of
 from simulation import state
 from simulation.config import GeneratorName
@@ -26,6 +26,8 @@ from simulation.lock import holder
 from simulation.scenarios.run import scenario_name
 from simulation.world.faults import GroundTruth, end_faults, start_fault
 from simulation.world.signals import PATTERNS
+from tools.accounts.accounts import Principal
+from tools.accounts.permissions import Permission as P
 from tools.core import clock
 from tools.core.errors import ConflictError, ValidationError
 from tools.machine_data.dead_letters import dead_letter_counts
@@ -90,7 +92,7 @@ class SimStatusPage(state.SimStatus):
 
 
 @router.get("/status", response_model=SimStatusPage, summary="The engine's status")
-async def status(request: Request, _: Reader) -> SimStatusPage:
+async def status(request: Request, _: Annotated[Principal, needs(P.REPORT_VIEW)]) -> SimStatusPage:
     """Running or not, seed, speed, paused, plant time, generators and rates, faults in play;
     each ingest's connection, messages/s, lag and counts, and the dead letters by kind."""
     async with service_of(request).pool.connection() as conn, conn.transaction():
@@ -107,7 +109,7 @@ async def scenario(
     request: Request,
     response: Response,
     name: Annotated[str, Path(max_length=60)],
-    _: Controller,
+    _: Annotated[Principal, needs(P.SIM_CONTROL)],
 ) -> CommandOutcome:
     """Stage a scenario (phoenix-incident, boeing-expedite, …); its steps run in plant time."""
     key = scenario_name(name)
@@ -139,7 +141,7 @@ async def pattern(
     request: Request,
     machine_id: Annotated[str, Path(max_length=100)],
     body: PatternRequest,
-    _: Controller,
+    _: Annotated[Principal, needs(P.SIM_CONTROL)],
 ) -> PatternOutcome:
     """Make a machine degrade along a fault pattern, failing after `fails_in_hours`."""
     async with service_of(request).pool.connection() as conn:
@@ -167,7 +169,10 @@ class RatesRequest(BaseModel):
 
 @router.post("/rates", response_model=list[CommandOutcome], summary="Set rates, switches, speed")
 async def rates(
-    request: Request, response: Response, body: RatesRequest, _: Controller
+    request: Request,
+    response: Response,
+    body: RatesRequest,
+    _: Annotated[Principal, needs(P.SIM_CONTROL)],
 ) -> list[CommandOutcome]:
     """Change generator rates (see /sim/status for what each means), switch generators on or
     off, and set the speed (plant seconds per real second)."""
@@ -187,12 +192,16 @@ async def rates(
 
 
 @router.post("/pause", response_model=CommandOutcome, summary="Pause the engine")
-async def pause(request: Request, response: Response, _: Controller) -> CommandOutcome:
+async def pause(
+    request: Request, response: Response, _: Annotated[Principal, needs(P.SIM_CONTROL)]
+) -> CommandOutcome:
     return _answer(await _command(service_of(request), "pause", {}), response)
 
 
 @router.post("/resume", response_model=CommandOutcome, summary="Resume the engine")
-async def resume(request: Request, response: Response, _: Controller) -> CommandOutcome:
+async def resume(
+    request: Request, response: Response, _: Annotated[Principal, needs(P.SIM_CONTROL)]
+) -> CommandOutcome:
     return _answer(await _command(service_of(request), "resume", {}), response)
 
 
@@ -202,8 +211,15 @@ class ResetRequest(BaseModel):
 
 @router.post("/reset", response_model=CommandOutcome, summary="Reset the plant")
 async def reset(
-    request: Request, response: Response, _: Controller, body: ResetRequest | None = None
+    request: Request,
+    response: Response,
+    who: Annotated[Principal, needs(P.PLANT_RESET)],
+    body: ResetRequest | None = None,
 ) -> CommandOutcome:
-    """Return the plant to the demo plant of the seed; the engine starts over."""
-    args: dict[str, JsonValue] = {} if body is None or body.seed is None else {"seed": body.seed}
+    """Return the plant to the demo plant of the seed; the engine starts over. The reset wipes
+    the events and the audit trail with the plant; `plant_resets` keeps who reset it, when,
+    and what it wiped."""
+    args: dict[str, JsonValue] = {"by": who.user_id}
+    if body is not None and body.seed is not None:
+        args["seed"] = body.seed
     return _answer(await _command(service_of(request), "reset", args), response)

@@ -21,6 +21,7 @@ from api.http.auth import route_permissions
 from tools.accounts import accounts
 from tools.accounts.permissions import MATRIX, deciders
 from tools.core import db
+from tools.core.operations import SYSTEM
 
 LIMIT_S = 60
 DOCS = Path(__file__).parents[1] / "docs" / "permissions.md"
@@ -177,3 +178,33 @@ async def test_the_first_start_makes_one_admin_key_that_works_and_later_starts_m
     assert len(shown) == 1 and shown[0].key.role == "admin"
     assert keys.status_code == 200
     assert [k["key_id"] for k in keys.json()] == [shown[0].key.key_id]
+
+
+@pytest.mark.anyio
+async def test_a_thread_belongs_to_who_started_it_and_system_thread_ids_cannot_be_taken(
+    client: httpx.AsyncClient, plant: db.AsyncConn
+) -> None:
+    alice = (await accounts.create_key(plant, SYSTEM, role="operator", user_id="alice")).token
+    bob = (await accounts.create_key(plant, SYSTEM, role="operator", user_id="bob")).token
+    manager = await key(plant, "production_manager")
+    question = {"message": "Which carriers do we ship with?"}
+    with anyio.fail_after(LIMIT_S):
+        started = await client.post("/chat", json=question, headers=bearer(alice))
+        thread_id = started.json()["thread_id"]
+        read_by_bob = await client.get(f"/threads/{thread_id}", headers=bearer(bob))
+        continued_by_bob = await client.post(
+            "/chat", json={**question, "thread_id": thread_id}, headers=bearer(bob)
+        )
+        listed_by_bob = await client.get("/threads", headers=bearer(bob))
+        read_by_manager = await client.get(f"/threads/{thread_id}", headers=bearer(manager))
+        taken = await client.post(
+            "/chat", json={**question, "thread_id": "incident-999999"}, headers=bearer(bob)
+        )
+
+    assert started.status_code == 200
+    assert read_by_bob.status_code == 403 and continued_by_bob.status_code == 403
+    message = read_by_bob.json()["error"]["message"]
+    assert "alice started" in message and "thread.view_all" in message
+    assert thread_id not in [t["thread_id"] for t in listed_by_bob.json()]
+    assert read_by_manager.status_code == 200
+    assert taken.status_code == 422 and "Titan's own" in taken.json()["error"]["message"]

@@ -336,3 +336,21 @@ async def test_the_stock_ledger_sums_to_each_level_on_hand(plant: db.AsyncConn) 
     )
 
     assert await cur.fetchall() == []
+
+
+@pytest.mark.anyio
+async def test_a_reset_keeps_a_record_of_itself_that_later_resets_keep(
+    plant: db.AsyncConn,
+) -> None:
+    async with plant.transaction():
+        cur = await plant.execute("select count(*) as n from orders")
+        orders = (await cur.fetchone() or {})["n"]
+    async with plant.transaction():
+        await demo_plant.reset(plant, seed=42, by="admin")
+    async with plant.transaction():
+        await demo_plant.reset(plant, seed=7, by="cli:root")
+        found = await demo_plant.resets(plant)
+
+    assert [(r.requested_by, r.seed) for r in found] == [("cli:root", 7), ("admin", 42)]
+    assert found[1].wiped["orders"] == orders and found[1].last_event_id is not None
+    assert "plant_resets" not in found[0].wiped and "users" not in found[0].wiped

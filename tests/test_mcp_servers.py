@@ -108,12 +108,26 @@ async def test_a_desktop_client_runs_a_server_over_stdio(plant: db.AsyncConn, db
             refused = await client.call_tool(
                 "create_inquiry", {"customer_id": "NOBODY", "subject": "x", "body": "y"}
             )
+            # A message to a customer waits for a person, over stdio as over HTTP.
+            held = await client.call_tool(
+                "send_message",
+                {"recipient": "buyer@boeing.example", "channel": "EMAIL", "subject": "Price",
+                 "body": "We can do 10% off."},
+            )  # fmt: skip
 
     assert init.serverInfo.name == "titan-communications"
     assert {"list_inquiries", "create_inquiry", "notify_about"} <= names
     assert not listed.isError and listed.structuredContent is not None
     assert not created.isError
     assert refused.isError and "NOBODY" in refused.content[0].text  # type: ignore[union-attr]
+    assert held.isError and held.structuredContent is not None
+    assert held.structuredContent["error"]["code"] == "approval_required"
+    cur = await plant.execute(
+        "select (select count(*) from notifications where subject = 'Price') as sent, "
+        "(select count(*) from approvals where action = 'send_message' and status = 'PENDING') "
+        "as pending"
+    )
+    assert await cur.fetchone() == {"sent": 0, "pending": 1}
     cur = await plant.execute(
         "select count(*) as n from customer_inquiries where customer_id = 'TESLA'"
     )

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     approval_po_manager_limit_usd: Decimal = Field(
         default=Decimal("50000"),
         ge=0,
-        description="Above this value (USD) only a production manager may approve the order.",
+        description="Above this value (USD) approving the order needs spend.approve.",
     )
     approval_ttl: timedelta = Field(
         default=timedelta(hours=24),

@@ -99,7 +99,9 @@ async def _record_reset(conn: AsyncConn, *, seed: int, by: str, at: datetime) ->
 async def resets(conn: AsyncConn, *, limit: int = 50) -> list[PlantReset]:
     """The plant's resets, newest first."""
     cur = await conn.execute(
-        "select * from plant_resets order by reset_at desc, reset_id limit %s", (limit,)
+        "select reset_id, reset_at, requested_by, seed, wiped, last_event_id, last_audit_id "
+        "from plant_resets order by recorded_at desc limit %s",
+        (limit,),
     )
     return [PlantReset.model_validate(r) for r in await cur.fetchall()]
 

@@ -30,6 +30,7 @@ from tools.accounts.accounts import Principal
 from tools.accounts.permissions import Permission as P
 from tools.core import clock
 from tools.core.errors import ConflictError, ValidationError
+from tools.demo import plant as demo_plant
 from tools.machine_data.dead_letters import dead_letter_counts
 from tools.machine_data.ingest_status import IngestStatus, ingest_statuses
 
@@ -223,3 +224,13 @@ async def reset(
     if body is not None and body.seed is not None:
         args["seed"] = body.seed
     return _answer(await _command(service_of(request), "reset", args), response)
+
+
+@router.get("/resets", response_model=list[demo_plant.PlantReset], summary="Resets of the plant")
+async def resets(
+    request: Request, _: Annotated[Principal, needs(P.REPORT_VIEW)]
+) -> list[demo_plant.PlantReset]:
+    """Every reset of the plant, newest first: who, when, the seed, and the rows it wiped (a
+    reset wipes the audit trail, never this record)."""
+    async with service_of(request).pool.connection() as conn, conn.transaction():
+        return await demo_plant.resets(conn)

@@ -21,7 +21,8 @@ create table plant_resets (
     seed         integer not null,
     wiped        jsonb not null default '{}',
     last_event_id bigint,
-    last_audit_id bigint
+    last_audit_id bigint,
+    recorded_at  timestamptz not null default clock_timestamp()  -- orders resets at one plant time
 );
 comment on table plant_resets is
     'every reset of the plant: who, when, the seed, and the rows it wiped per table (kept by resets)';

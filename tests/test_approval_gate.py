@@ -13,15 +13,18 @@ import anyio
 import pytest
 from api_helpers import bearer, client_for, key, running_app
 from mcp_helpers import session_for
+from psycopg.types.json import Jsonb
 
 from api.http.app import expire_approvals
 from mcp_servers.runtime import Plant, open_plant
 from tools.accounts.permissions import deciders
-from tools.approvals import policy
+from tools.approvals import policy, sweep
 from tools.core import db
 from tools.core.clock import FixedClock
+from tools.core.operations import SYSTEM, Actor
 from tools.core.settings import Settings
 from tools.demo import plant as demo_plant
+from tools.orders.progress import cancel_order
 from tools.reactors import rules
 
 CANCEL = {"order_id": "ORD-10021", "reason": "the customer withdrew it"}
@@ -237,3 +240,72 @@ async def test_a_request_left_unanswered_expires_and_its_waiting_thread_learns_i
     assert statuses == {"cancel_order": ("EXPIRED", None), "hold_order": ("EXPIRED", None)}
     assert await status_of(plant, "ORD-10021") not in ("CANCELLED",)
     assert thread.approval is None and "expired unanswered after 24 plant hours" in thread.answer
+
+
+async def reschedule_moving(plant: db.AsyncConn, jobs: int) -> int:
+    """A proposed reschedule whose stored impact moves `jobs` jobs and makes none late."""
+    cur = await plant.execute(
+        "with base as (insert into schedules (status, objective, solver_status, horizon_start, "
+        "horizon_end, created_at, created_by) values ('SUPERSEDED', 'makespan', 'OPTIMAL', "
+        "now(), now() + interval '1 day', now(), 'test') returning schedule_id) "
+        "insert into schedules (kind, based_on, status, objective, solver_status, "
+        "horizon_start, horizon_end, created_at, created_by, impact) select 'RESCHEDULE', "
+        "schedule_id, 'PROPOSED', 'makespan', 'OPTIMAL', now(), now() + interval '1 day', "
+        "now(), 'test', %s from base returning schedule_id",
+        (Jsonb({"jobs_moved": jobs, "orders_late": [], "overtime_minutes": 0, "moves": []}),),
+    )
+    row = await cur.fetchone()
+    await plant.commit()
+    assert row is not None
+    return int(row["schedule_id"])
+
+
+@pytest.mark.anyio
+async def test_a_schedule_change_of_two_jobs_passes_and_one_of_five_waits_for_a_manager(
+    plant: db.AsyncConn,
+) -> None:
+    two, five = await reschedule_moving(plant, 2), await reschedule_moving(plant, 5)
+
+    small = await policy.verdict(plant, "apply_schedule", {"schedule_id": two}, Settings())
+    large = await policy.verdict(plant, "apply_schedule", {"schedule_id": five}, Settings())
+
+    assert small is None
+    assert large is not None and "it moves 5 jobs (more than 3)" in large.reason
+    assert large.impact["jobs_moved"] == 5 and large.permission == "schedule.approve"
+    assert deciders(large.permission) == ["production_manager", "admin"]
+
+
+@pytest.mark.anyio
+async def test_a_request_whose_order_moved_on_is_withdrawn_and_approving_it_runs_nothing(
+    mcp_plant: Plant, plant: db.AsyncConn, db_url: str
+) -> None:
+    async with session_for("inventory", mcp_plant) as client:
+        held = await client.call_tool("cancel_order", CANCEL)
+    assert held.structuredContent is not None
+    approval_id = held.structuredContent["error"]["details"][0]["approval_id"]
+    # Meanwhile a person cancels the order by hand: the request no longer applies.
+    async with plant.transaction():
+        await cancel_order(plant, Actor(type="user", id="dana"), "ORD-10021", reason="by phone")
+    supervisor = await key(plant, "supervisor")
+    async with plant.transaction():
+        withdrawn = await sweep.withdraw_stale(plant, SYSTEM, Settings())
+        again = await sweep.withdraw_stale(plant, SYSTEM, Settings())
+    async with running_app(db_url) as app, client_for(app) as http:
+        with anyio.fail_after(60):
+            approved = await http.post(
+                f"/approvals/{approval_id}/decision",
+                json={"decision": "approve"},
+                headers=bearer(supervisor),
+            )
+
+    assert [w["approval_id"] for w in withdrawn] == [approval_id] and again == []
+    cur = await plant.execute("select status, decision_reason from approvals")
+    [row] = await cur.fetchall()
+    assert row["status"] == "WITHDRAWN"
+    assert row["decision_reason"] == ("the request was withdrawn: order ORD-10021 is CANCELLED now")
+    assert approved.status_code == 409 and "WITHDRAWN" in approved.json()["error"]["message"]
+    cur = await plant.execute(
+        "select count(*) as n from order_events where order_id = 'ORD-10021' "
+        "and to_status = 'CANCELLED'"
+    )
+    assert await cur.fetchone() == {"n": 1}

@@ -227,3 +227,19 @@ async def test_a_streamed_chat_sends_agents_tool_calls_tokens_and_the_result(
     assert [m.data["name"] for m in messages if m.event == "tool_call"] == [
         c["name"] for c in done["tool_calls"]
     ]
+
+
+@pytest.mark.anyio
+async def test_an_operator_asking_for_a_write_is_told_what_it_needs_and_nothing_waits(
+    client: httpx.AsyncClient, plant: db.AsyncConn
+) -> None:
+    operator = await key(plant, "operator")
+    with anyio.fail_after(LIMIT_S):
+        asked = await client.post("/chat", json={"message": CANCEL}, headers=bearer(operator))
+        pending = await client.get("/approvals?status=pending", headers=bearer(operator))
+
+    assert asked.status_code == 200, asked.text
+    body = asked.json()
+    assert body["approval"] is None and pending.json() == []
+    assert "job.release" in body["answer"] and "supervisor" in body["answer"]
+    assert await status_of(plant, "ORD-10021") != "CANCELLED"

@@ -144,6 +144,12 @@ def listing(values: Sequence[str], limit: int = 6) -> str:
     return ", ".join(shown[:-1]) + (" and " if not more else ", ") + shown[-1] + more
 
 
+_REFUSED = re.compile(
+    r"needs the permission (?P<permission>[a-z_.]+), which (?P<roles>[a-z_, ]+) hold; "
+    r"\S+ is (?P<role>[a-z_]+)"
+)
+
+
 def failure_sentence(intent: Intent, failed: Any) -> str:
     """What did not go through, in a sentence: the domain's own message, or who refused."""
     from agents.actions import PHRASES, describe_call
@@ -152,6 +158,15 @@ def failure_sentence(intent: Intent, failed: Any) -> str:
     text = text.rstrip(".")
     if text.startswith("Not done:"):
         return text.replace("Not done:", "Not done —", 1) + "."
+    refused = _REFUSED.search(text)
+    if refused is not None and failed.name in PHRASES:
+        permission, roles, role = refused["permission"], refused["roles"], refused["role"]
+        people = listing([f"{r.strip().replace('_', ' ')}s" for r in roles.split(",")])
+        return (
+            f"I can't {describe_call(failed.name, failed.args)} for you: that needs the "
+            f"{permission} permission, which {people} hold, and you are signed in as "
+            f"{role.replace('_', ' ')}. Ask one of them to do it, or ask me what you can look up."
+        )
     if text.startswith("Already waiting:") and failed.name in PHRASES:
         rest = text.removeprefix("Already waiting:").strip()
         return f"Already waiting for approval: {describe_call(failed.name, failed.args)} — {rest}."

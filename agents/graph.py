@@ -23,7 +23,8 @@ from agents.offline.catalogue import load_catalogue
 from agents.offline.check import check_catalogue
 from agents.specialists import ToolRunner, make_approval, make_specialist
 from agents.state import AGENTS, TitanState
-from agents.supervisor import make_composer, make_supervisor
+from agents.supervisor import make_composer, make_supervisor, take_request
+from mcp_servers.gate import LANGGRAPH_THREAD
 from mcp_servers.runtime import open_plant
 from tools.core.db import AsyncConn
 
@@ -36,25 +37,33 @@ def build_graph(
     *,
     pool: AsyncConnectionPool[AsyncConn],
     checkpointer: BaseCheckpointSaver[Any] | None = None,
+    thread_prefix: str = "",
 ) -> Graph:
-    """The compiled graph: each specialist over its own MCP tools, approvals written to `pool`."""
+    """The compiled graph: each specialist over its own MCP tools, approvals written to `pool`
+    (under thread IDs with `thread_prefix`, for a server other than Titan's own)."""
     model = box.with_directory(model)
     if isinstance(model, OfflineChatModel):
         # A plan that does not fit the tools the agents have fails here, at start.
         check_catalogue(load_catalogue(), box.schemas(), box.write_tools)
     graph = StateGraph(TitanState)
+    graph.add_node("intake", take_request)
     graph.add_node("supervisor", make_supervisor(model))
     for agent in AGENTS:
         graph.add_node(agent, make_specialist(agent, model, box.by_agent.get(agent, [])))
-    graph.add_node("tools", ToolRunner(box, result_chars=result_budget(model)))
-    graph.add_node("approval", make_approval(pool))
+    runner = ToolRunner(box, result_chars=result_budget(model), thread_prefix=thread_prefix)
+    graph.add_node("tools", runner)
+    graph.add_node("approval", make_approval(pool, thread_prefix=thread_prefix))
     graph.add_node("composer", make_composer(model))
-    graph.add_edge(START, "supervisor")
+    graph.add_edge(START, "intake")
+    graph.add_edge("intake", "supervisor")
     return graph.compile(checkpointer=checkpointer, name="titan")
 
 
 @asynccontextmanager
 async def make_graph(config: dict[str, Any] | None = None) -> AsyncIterator[Graph]:
-    """The graph for LangGraph's server, which brings its own checkpointer."""
+    """The graph for LangGraph's server, which brings its own checkpointer. Its threads live in
+    that server, so the approval requests they raise are recorded under `langgraph-` thread IDs:
+    Titan's approvals API and CLI decide them and run the held call once; the thread, resumed
+    in that server, learns the outcome."""
     async with open_plant() as plant, open_toolbox(plant) as box:
-        yield build_graph(box, make_model(), pool=plant.pool)
+        yield build_graph(box, make_model(), pool=plant.pool, thread_prefix=LANGGRAPH_THREAD)

@@ -26,7 +26,7 @@ from agents.graph import Graph, build_graph
 from agents.mcp_tools import open_toolbox
 from agents.models import make_model
 from agents.report import waiting_answer
-from agents.state import Decision, TitanState
+from agents.state import Decision, TitanState, fresh_request
 from agents.thread_locks import ThreadLocks
 from mcp_servers.runtime import Plant
 from tools.accounts import accounts, permissions, threads
@@ -215,20 +215,7 @@ class Agents:
         async with self.locks.hold(thread_id, fresh=fresh):
             start: TitanState = {
                 "messages": [HumanMessage(content=message)],
-                "request": message,
-                "turn": values.get("turn", 0) + 1,
-                "plan": None,
-                "tasks": {},
-                "route": [],
-                "agent": "",
-                "steps": 0,
-                "scratch": [],
-                "tool_calls": [],
-                "actions": [],
-                "findings": [],
-                "pending_approval": None,
-                "decisions": {},
-                "answer": "",
+                **fresh_request(message, values.get("turn", 0) + 1),
             }
             config = _config(thread_id)
             config["metadata"] = {"user": user, "role": role}

@@ -32,8 +32,10 @@ MAX_STEPS = 8
 RESULT_CHARS = LANGUAGE_MODEL_RESULT_CHARS
 
 
-def thread_of(config: RunnableConfig) -> str:
-    return str((config.get("configurable") or {}).get("thread_id", "no-thread"))
+def thread_of(config: RunnableConfig, prefix: str = "") -> str:
+    """The run's thread as Titan records it (`prefix`: a thread of another server's, such as
+    LangGraph's own, which Titan's approvals decide without resuming it)."""
+    return prefix + str((config.get("configurable") or {}).get("thread_id", "no-thread"))
 
 
 def make_specialist(agent: str, model: BaseChatModel, tools: list[BaseTool]):  # type: ignore[no-untyped-def]
@@ -146,9 +148,12 @@ def _is_note(value: Any) -> bool:
 class ToolRunner:
     """Runs the latest tool calls of the current specialist, stopping at the approval gate."""
 
-    def __init__(self, box: Toolbox, *, result_chars: int = RESULT_CHARS) -> None:
+    def __init__(
+        self, box: Toolbox, *, result_chars: int = RESULT_CHARS, thread_prefix: str = ""
+    ) -> None:
         self.box = box
         self.result_chars = result_chars
+        self.thread_prefix = thread_prefix
 
     async def __call__(self, state: TitanState, config: RunnableConfig) -> Command[Any]:
         agent = state.get("agent", "")
@@ -158,7 +163,7 @@ class ToolRunner:
         calls = list(state.get("tool_calls") or [])
         actions = list(state.get("actions") or [])
         decisions = dict(state.get("decisions") or {})
-        thread, turn = thread_of(config), state.get("turn", 0)
+        thread, turn = thread_of(config, self.thread_prefix), state.get("turn", 0)
         for call in last.tool_calls:
             call_id = call["id"] or call["name"]
             if call_id in answered:
@@ -331,7 +336,7 @@ def _action(
     }
 
 
-def make_approval(pool: AsyncConnectionPool[AsyncConn]):  # type: ignore[no-untyped-def]
+def make_approval(pool: AsyncConnectionPool[AsyncConn], *, thread_prefix: str = ""):  # type: ignore[no-untyped-def]
     """The approval gate: write the request row, pause, and record the decision on resume.
 
     It re-runs from its top when resumed, so everything before `interrupt()` is idempotent (the
@@ -344,7 +349,7 @@ def make_approval(pool: AsyncConnectionPool[AsyncConn]):  # type: ignore[no-unty
             return Command(goto="tools")
         async with pool.connection() as conn:
             await approvals.write_request(
-                conn, pending, thread_id=thread_of(config), asked_by=_user_of(config)
+                conn, pending, thread_id=thread_of(config, thread_prefix), asked_by=_user_of(config)
             )
         answer = interrupt(approvals.human_interrupt(pending))
         decision: Decision = approvals.parse_decision(answer)

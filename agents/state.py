@@ -82,3 +82,23 @@ class TitanState(TypedDict, total=False):
     pending_approval: PendingApproval | None
     decisions: dict[str, Decision]
     answer: str
+
+
+def fresh_request(message: str, turn: int) -> TitanState:
+    """The per-request fields of a new request `message`, the thread's turn `turn`."""
+    return {
+        "request": message,
+        "turn": turn,
+        "plan": None,
+        "tasks": {},
+        "route": [],
+        "agent": "",
+        "steps": 0,
+        "scratch": [],
+        "tool_calls": [],
+        "actions": [],
+        "findings": [],
+        "pending_approval": None,
+        "decisions": {},
+        "answer": "",
+    }

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from agents.prompts import load_prompt
 from agents.report import report
-from agents.state import AGENTS, Agent, TitanState
+from agents.state import AGENTS, Agent, TitanState, fresh_request
 from agents.tasks import render_tasks
 
 Next = Literal[Agent, "composer"]
@@ -53,6 +53,19 @@ def _plan(reply: AIMessage) -> tuple[list[str], dict[str, list[str]]] | None:
                     tasks.setdefault(str(task["agent"]), []).append(str(task["instruction"]))
             return list(dict.fromkeys(agents)), tasks
     return None
+
+
+def take_request(state: TitanState) -> TitanState:
+    """Start a request that came as a message alone (a run in LangGraph's own server, such as
+    its Studio) afresh, as Titan's own runtime starts every request: the latest human message
+    becomes the request, and what the last request left is cleared."""
+    messages = state.get("messages") or []
+    if not messages or not isinstance(messages[-1], HumanMessage):
+        return {}
+    text = messages[-1].text
+    if state.get("request") == text and not state.get("answer"):
+        return {}  # started already (Titan's runtime sets the request with the message)
+    return fresh_request(text, state.get("turn", 0) + 1)
 
 
 def history(state: TitanState) -> list[AnyMessage]:

@@ -5,14 +5,15 @@ A write the policy (`tools.approvals.policy`) holds for a person does not run: i
 approval request (the same row whoever asked; asking again for the very same call reuses the
 pending one) and answers `approval_required` with the request's ID, what would happen, why, who
 may decide and how. A call made under an approved request (`_meta` names it) runs exactly
-once: the request is claimed before the call runs, and what the call did is kept on it.
+once: the request is claimed before the call runs, and what the call did is kept on it; made
+again once it succeeded, it answers what the first call returned.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from mcp.server.fastmcp import Context
 from pydantic import JsonValue
@@ -149,7 +150,9 @@ async def _execute(
 ) -> R:
     plant = plant_of(ctx)
     async with plant.pool.connection() as conn:
-        await requests.claim_execution(conn, approval_id, action=name, arguments=args)
+        done = await requests.claim_execution(conn, approval_id, action=name, arguments=args)
+    if done is not None:  # it ran already (the service ran it): the same call gets its result
+        return cast(R, done.result)
     try:
         result = await run()
     except TitanError as exc:
@@ -190,8 +193,16 @@ async def execute_request(plant: Plant, approval_id: str) -> dict[str, JsonValue
     return {"ok": True, "result": result.structuredContent}
 
 
-# The thread of a request a client raised (no agents wait on it), and where deciding one runs.
+# The thread of a request a client raised (no agents wait on it), and of one raised by a run in
+# LangGraph's own server (`langgraph.json`; its thread waits there, out of Titan's reach).
 CLIENT_THREAD = "mcp-"
+LANGGRAPH_THREAD = "langgraph-"
+
+
+def run_by_service(thread_id: str) -> bool:
+    """Whether deciding the request runs its held call here (`decide_client_request`), because
+    no thread of Titan's own agents waits on it."""
+    return thread_id.startswith((CLIENT_THREAD, LANGGRAPH_THREAD))
 
 
 async def decide_client_request(

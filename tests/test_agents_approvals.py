@@ -69,13 +69,18 @@ async def approvals(conn: db.AsyncConn) -> list[dict[str, object]]:
 async def test_the_phoenix_incident_runs_end_to_end_through_its_approvals(
     plant: db.AsyncConn, db_url: str, fixed_clock: FixedClock
 ) -> None:
+    # Monday 08:00 in Phoenix: the repair window two hours on lies in the early shift, so taking
+    # the running machine out waits for a person (at night it would not).
+    fixed_clock.advance(timedelta(hours=9))
     await degrade_bearing(plant, fixed_clock)
     with anyio.fail_after(LIMIT_S):
         async with open_agents(db_url) as agents:
             first = await agents.ask(PHOENIX, user="maria")
             assert first.approval is not None
             assert first.approval.action == "schedule_work_order"
-            assert "takes the machine out of production" in first.approval.description
+            assert "takes PHX-CNC-007 (running) out of production for 210 shift minutes" in (
+                first.approval.description
+            )
             assert "waits" not in first.answer or "approval" in first.answer
 
             second = await agents.decide(first.thread_id, "approve", user="lead")
@@ -150,6 +155,7 @@ async def test_the_phoenix_incident_runs_end_to_end_through_its_approvals(
 async def test_an_incident_reported_again_goes_on_with_its_open_work_order(
     plant: db.AsyncConn, db_url: str, fixed_clock: FixedClock
 ) -> None:
+    fixed_clock.advance(timedelta(hours=9))  # Monday 08:00 in Phoenix: the window is in shift
     await degrade_bearing(plant, fixed_clock)
     with anyio.fail_after(LIMIT_S):
         async with open_agents(db_url) as agents:

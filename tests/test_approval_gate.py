@@ -4,7 +4,7 @@ who asked; rejected, nothing runs. The one policy decides from the plant's data.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -309,3 +309,101 @@ async def test_a_request_whose_order_moved_on_is_withdrawn_and_approving_it_runs
         "and to_status = 'CANCELLED'"
     )
     assert await cur.fetchone() == {"n": 1}
+
+
+async def work_order_on(conn: db.AsyncConn, machine_status: str) -> str:
+    """An open work order on MUC-CNC-001 (shifts 06:00-22:00 Berlin time, a break at 10:00)."""
+    await conn.execute(
+        "update equipment set status = %s where machine_id = 'MUC-CNC-001'", (machine_status,)
+    )
+    cur = await conn.execute(
+        "insert into work_orders (machine_id, kind, priority, description, created_at) "
+        "values ('MUC-CNC-001', 'PREVENTIVE', 'MEDIUM', 'spindle service', now()) "
+        "returning work_order_id"
+    )
+    row = await cur.fetchone()
+    await conn.commit()
+    assert row is not None
+    return str(row["work_order_id"])
+
+
+def window(wo: str, start: str, end: str) -> dict[str, Any]:
+    return {"work_order_id": wo, "starts_at": start, "ends_at": end}
+
+
+@pytest.mark.anyio
+async def test_a_work_order_waits_only_when_it_takes_a_running_machine_out_of_a_shift(
+    plant: db.AsyncConn, fixed_clock: FixedClock
+) -> None:
+    s = Settings()
+    wo = await work_order_on(plant, "RUNNING")
+    # Tuesday 09:00-13:00 in Munich: four hours of the early shift, less its half-hour break.
+    day = await policy.verdict(
+        plant, "schedule_work_order", window(wo, "2026-03-03T08:00Z", "2026-03-03T12:00Z"), s
+    )
+    night = await policy.verdict(
+        plant, "schedule_work_order", window(wo, "2026-03-03T22:00Z", "2026-03-04T02:00Z"), s
+    )
+    assert day is not None and night is None
+    assert "takes MUC-CNC-001 (running) out of production for 210 shift minutes" in day.reason
+    assert day.impact["shift_minutes"] == 210 and day.permission == "ai.approve"
+
+    # A machine that is down is not producing: its repair never waits.
+    down = await work_order_on(plant, "DOWN")
+    assert await policy.verdict(
+        plant, "schedule_work_order", window(down, "2026-03-03T08:00Z", "2026-03-03T12:00Z"), s
+    ) is None  # fmt: skip
+
+    # An idle machine waits only when the schedule in force has work for it in the window.
+    idle = await work_order_on(plant, "IDLE")
+    spare = window(idle, "2026-03-03T08:00Z", "2026-03-03T12:00Z")
+    assert await policy.verdict(plant, "schedule_work_order", spare, s) is None
+    await plant.execute("update schedules set status = 'SUPERSEDED' where status = 'APPLIED'")
+    cur = await plant.execute(
+        "insert into schedules (status, objective, solver_status, horizon_start, horizon_end, "
+        "created_at, created_by, applied_at) values ('APPLIED', 'makespan', 'OPTIMAL', now(), "
+        "now() + interval '7 days', now(), 'planner', now()) returning schedule_id"
+    )
+    schedule = await cur.fetchone()
+    assert schedule is not None
+    await plant.execute(
+        "insert into schedule_slots (schedule_id, order_id, line_no, op_seq, machine_id, "
+        "starts_at, ends_at) select %s, order_id, line_no, 1, 'MUC-CNC-001', "
+        "'2026-03-03T10:00Z', '2026-03-03T11:00Z' from order_lines "
+        "where order_id = 'ORD-10021' order by line_no limit 1",
+        (schedule["schedule_id"],),
+    )
+    await plant.commit()
+    planned = await policy.verdict(plant, "schedule_work_order", spare, s)
+    assert planned is not None and planned.impact["orders_planned"] == ["ORD-10021"]
+    assert ", with work planned for 1 order(s)" in planned.reason
+
+    # Started inside the window it was scheduled for, the start was decided with the window;
+    # started unplanned on a running machine in a shift, it waits.
+    await plant.execute(
+        "update work_orders set status = 'SCHEDULED', scheduled_start = now() - interval '1 hour',"
+        " scheduled_end = now() + interval '3 hours' where work_order_id = %s",
+        (wo,),
+    )
+    await plant.execute("update equipment set status = 'RUNNING'")
+    await plant.commit()
+    fixed_clock.set(await db_now(plant))
+    assert await policy.verdict(plant, "start_work_order", {"work_order_id": wo}, s) is None
+    fixed_clock.set(datetime(2026, 3, 3, 8, 0, tzinfo=UTC))  # Tuesday 09:00 in Munich
+    unplanned = await policy.verdict(plant, "start_work_order", {"work_order_id": idle}, s)
+    assert unplanned is not None and unplanned.impact["shift_minutes"] == 90
+    assert "starting it now stops MUC-CNC-001, which is running" in unplanned.reason
+    # Off shift a running machine still stops (it is producing now); an idle one does not wait.
+    fixed_clock.set(datetime(2026, 3, 3, 23, 0, tzinfo=UTC))  # midnight in Munich
+    late = await policy.verdict(plant, "start_work_order", {"work_order_id": idle}, s)
+    assert late is not None and late.impact["shift_minutes"] == 0
+    await plant.execute("update equipment set status = 'IDLE' where machine_id = 'MUC-CNC-001'")
+    await plant.commit()
+    assert await policy.verdict(plant, "start_work_order", {"work_order_id": idle}, s) is None
+
+
+async def db_now(conn: db.AsyncConn) -> datetime:
+    cur = await conn.execute("select now() as now")
+    row = await cur.fetchone()
+    assert row is not None
+    return row["now"]  # type: ignore[no-any-return]

@@ -38,6 +38,7 @@ from api.cli.main import app as titan
 from api.model.server import MODEL_ID, create_app
 from mcp_servers.runtime import Plant
 from tools.core import admin, clock, db
+from tools.core.clock import FixedClock
 from tools.core.operations import Actor
 from tools.core.settings import get_settings
 from tools.demo import plant as demo_plant
@@ -438,7 +439,10 @@ async def test_chatopenai_drives_the_agent_graph_exactly_as_the_offline_model_do
     endpoint: str,
     listener: socket.socket,
     monkeypatch: pytest.MonkeyPatch,
+    fixed_clock: FixedClock,
 ) -> None:
+    # Monday 08:00 in Phoenix: the incident's repair window lies in the early shift and waits.
+    fixed_clock.advance(timedelta(hours=9))
     pool = db.make_pool(db_url)
     await db.open_pool(pool)
     with anyio.fail_after(LIMIT_S):

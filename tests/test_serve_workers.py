@@ -1,6 +1,7 @@
 """`titan serve --workers 2`: two service processes on one port and one database. The first-start
-key is made once, one process runs the engine, a decision sent to both at once executes once,
-/metrics adds up both processes' figures, and SIGTERM stops them all cleanly."""
+key is made once, one process runs the engine, a decision sent to both processes at once
+executes once (an agent thread's request, and a request an MCP client raised), /metrics adds up
+both processes' figures, and SIGTERM stops them all cleanly."""
 
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ import signal
 import socket
 import subprocess
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 
 from simulation.lock import HELD_WHERE, LOCK_KEY
 from tools.core import db
 
 pytestmark = pytest.mark.anyio
 CANCEL = "Cancel order ORD-10021, the customer withdrew it"
+HOLD = {"order_id": "ORD-10017", "reason": "the customer asked us to wait"}
 
 
 def _free_port() -> int:
@@ -46,6 +51,43 @@ def _health_total(metrics: str) -> float:
         if line.startswith("titan_http_requests_total{") and 'route="/health"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+async def _on_two_processes(
+    stack: AsyncExitStack, base: str, headers: dict[str, str]
+) -> tuple[httpx.AsyncClient, httpx.AsyncClient, int]:
+    """Two clients whose (kept-alive) connections were accepted by different workers, and how
+    many /health calls finding them took."""
+    found: dict[int, httpx.AsyncClient] = {}
+    calls = 0
+    for _ in range(20):  # connections made at once are spread over the workers accepting them
+        burst = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base, timeout=60, headers=headers)
+            )
+            for _ in range(8)
+        ]
+        answers = await asyncio.gather(*(c.get("/health") for c in burst))
+        calls += len(burst)
+        for client, answer in zip(burst, answers, strict=True):
+            found.setdefault(answer.json()["process"], client)
+        if len(found) == 2:
+            one, other = found.values()
+            return one, other, calls
+    raise AssertionError("160 connections all went to one worker")
+
+
+async def _raise_over_mcp(url: str, headers: dict[str, str]) -> str:
+    """A desktop client's guarded write: the approval request it raised."""
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=60) as http,
+        streamable_http_client(url, http_client=http) as (read, write, _),
+        ClientSession(read, write) as client,
+    ):
+        await client.initialize()
+        held = await client.call_tool("hold_order", HOLD)
+    assert held.isError and held.structuredContent is not None
+    return str(held.structuredContent["error"]["details"][0]["approval_id"])
 
 
 @pytest.mark.slow
@@ -81,14 +123,19 @@ async def test_two_workers_serve_one_plant_and_stop_cleanly(db_url: str, tmp_pat
             assert await _engines(conn) == 1, "one of the workers runs the engine"
             headers = {"Authorization": f"Bearer {tokens[0]}"}
 
-            async with (
-                httpx.AsyncClient(base_url=base, timeout=60, headers=headers) as one,
-                httpx.AsyncClient(base_url=base, timeout=60, headers=headers) as other,
-            ):
+            async with AsyncExitStack() as stack:
+                one, other, calls = await _on_two_processes(stack, base, headers)
+                health_calls += calls
                 asked = (await one.post("/chat", json={"message": CANCEL})).json()
                 approval = asked["approval"]["approval_id"]
                 decide = f"/approvals/{approval}/decision"
                 answers = await asyncio.gather(
+                    one.post(decide, json={"decision": "approve"}),
+                    other.post(decide, json={"decision": "approve"}),
+                )
+                held = await _raise_over_mcp(f"{base}/mcp/inventory", headers)
+                decide = f"/approvals/{held}/decision"
+                client_answers = await asyncio.gather(
                     one.post(decide, json={"decision": "approve"}),
                     other.post(decide, json={"decision": "approve"}),
                 )
@@ -103,6 +150,15 @@ async def test_two_workers_serve_one_plant_and_stop_cleanly(db_url: str, tmp_pat
                     conn,
                     "select count(*) from event_log where type = 'order.cancelled' "
                     "and entity_id = 'ORD-10021'",
+                )
+                == 1
+            )
+            assert sorted(a.status_code for a in client_answers) == [200, 409]
+            assert (
+                await _one(
+                    conn,
+                    "select count(*) from order_events where order_id = 'ORD-10017' "
+                    "and to_status = 'ON_HOLD'",
                 )
                 == 1
             )

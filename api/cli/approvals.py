@@ -69,9 +69,9 @@ def _decide(approval_id: str, kind: str, reason: str | None) -> dict[str, Any]:
     async def job() -> dict[str, Any]:
         async with prepared() as (location, conn):
             found = await queue.get_approval(conn, approval_id)
-            from mcp_servers.gate import CLIENT_THREAD
+            from mcp_servers.gate import run_by_service
 
-            if found.thread_id.startswith(CLIENT_THREAD):
+            if run_by_service(found.thread_id):
                 return await _decide_for_client(location.url, found, kind, reason)
         from agents.runtime import open_agents  # the agent stack loads only when it is used
 

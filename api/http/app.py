@@ -49,7 +49,7 @@ from api.http.routes import schedule as routes_schedule
 from api.http.routes import sim as routes_sim
 from api.http.service import EventHub, Service
 from ingest.runner import mqtt_ingest
-from mcp_servers.gate import CLIENT_THREAD
+from mcp_servers.gate import run_by_service
 from mcp_servers.http import PlantRef, build_http_servers, mcp_routes, running
 from mcp_servers.servers import DOMAINS
 from tools.accounts import accounts
@@ -129,8 +129,8 @@ async def withdraw_stale_approvals(service: Service) -> int:
 
 async def _tell_threads(service: Service, rows: list[dict[str, Any]], what: str) -> None:
     for row in rows:
-        if row["thread_id"].startswith(CLIENT_THREAD):
-            continue  # a client's request: nothing waits; get_approval says what became of it
+        if run_by_service(row["thread_id"]):
+            continue  # no thread of ours waits (a client, LangGraph's server): get_approval says
         try:
             await service.agents.decide(row["thread_id"], "reject", user=EXPIRER, role="admin")
         except TitanError as exc:

@@ -17,7 +17,12 @@ plant.config, the rest ai.approve.
   `answer_inquiry` and `close_inquiry`: always (the customer reads them).
 - `cancel_order`, `hold_order`: always; `create_order` of a rush order: always.
 - `reschedule_machine`: always (the jobs it moves are known only once it is solved).
-- `schedule_work_order`, `start_work_order`: always (the machine leaves production in a shift).
+- `schedule_work_order`: when the window takes shift time from a machine that is running or has
+  work of the schedule in force in it (a window off shift, an idle machine with nothing planned,
+  or a machine already down does not wait).
+- `start_work_order`: when it stops a machine that is running now, or takes shift time with
+  planned work in its next `UNPLANNED_START_SPAN`; a start inside the window the work order was
+  scheduled for was decided with the window.
 - `adjust_stock` of more than `TITAN_APPROVAL_STOCK_ADJUST_UNITS` units.
 - `set_sensor_threshold` for every machine at once (the plant-wide default): always.
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -37,12 +43,16 @@ from tools.accounts.permissions import Permission
 from tools.communications.inquiries import INQUIRY_LIFECYCLE
 from tools.communications.inquiries import Status as InquiryStatus
 from tools.communications.templates import STAFF_ROLES
+from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.settings import Settings
 from tools.maintenance.work_orders import WORK_ORDER_LIFECYCLE, WorkOrderStatus
 from tools.orders.lifecycle import ORDER_LIFECYCLE, OrderStatus
+from tools.scheduling.plant import shift_loss
 
 MAX_JOBS_WITHOUT_APPROVAL = 3
+UNPLANNED_START_SPAN = timedelta(hours=2)
+OUT_OF_PRODUCTION = ("DOWN", "OFFLINE")  # a repair of a machine that is not producing never waits
 CUSTOMER_EVENTS = ("order.", "shipment.", "inquiry.")
 
 
@@ -253,28 +263,63 @@ async def _rush_order(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Ver
 
 
 def _work_order(target: WorkOrderStatus) -> Rule:
-    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | MovedOn:
+    async def rule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | MovedOn | None:
         row = await _one(
             conn,
-            "select w.work_order_id, w.status as work_order_status, w.machine_id, e.status "
-            "from work_orders w join equipment e using (machine_id) "
-            "where w.work_order_id = %(id)s",
+            "select work_order_id, status, machine_id, scheduled_start, scheduled_end "
+            "from work_orders where work_order_id = %(id)s",
             {"id": args.get("work_order_id")},
         )
         if row is None:
             return MovedOn(f"work order {args.get('work_order_id')} does not exist")
-        if not WORK_ORDER_LIFECYCLE.can_become(row["work_order_status"], target):
-            return MovedOn(f"work order {row['work_order_id']} is {row['work_order_status']} now")
+        if not WORK_ORDER_LIFECYCLE.can_become(row["status"], target):
+            return MovedOn(f"work order {row['work_order_id']} is {row['status']} now")
+        if target == "SCHEDULED":
+            starts_at, ends_at = _instant(args.get("starts_at")), _instant(args.get("ends_at"))
+            if starts_at is None or ends_at is None or ends_at <= starts_at:
+                return None  # the operation says what is wrong with the window
+            planned = False
+        else:
+            now = clock.now()
+            start, end = row["scheduled_start"], row["scheduled_end"]
+            planned = start is not None and end is not None and start <= now < end
+            starts_at, ends_at = now, now + UNPLANNED_START_SPAN
+        loss = await shift_loss(conn, row["machine_id"], starts_at, ends_at)
+        if planned or loss is None or loss.machine_status in OUT_OF_PRODUCTION:
+            return None  # inside the window already decided, or the machine is not producing
+        running = loss.machine_status == "RUNNING"
+        in_shift = loss.shift_minutes > 0 and (running or bool(loss.jobs))
+        if not in_shift and not (running and target == "IN_PROGRESS"):
+            return None  # off shift, or an idle machine with nothing planned: no production lost
+        reason = (
+            f"starting it now stops {loss.machine_id}, which is running"
+            if running and target == "IN_PROGRESS"
+            else f"the work order takes {loss.machine_id} ({loss.machine_status.lower()}) out "
+            f"of production for {loss.shift_minutes} shift minutes"
+        )
+        if loss.jobs:
+            reason += f", with work planned for {len(loss.jobs)} order(s)"
         return Verdict(
-            reason="the work order takes the machine out of production in a shift",
+            reason=reason,
             impact={
-                "work_order_id": row["work_order_id"], "machine_id": row["machine_id"],
-                "machine_status": row["status"], "starts_at": args.get("starts_at"),
-                "ends_at": args.get("ends_at"),
+                "work_order_id": row["work_order_id"], "machine_id": loss.machine_id,
+                "machine_status": loss.machine_status, "starts_at": starts_at.isoformat(),
+                "ends_at": ends_at.isoformat(), "shift_minutes": loss.shift_minutes,
+                "orders_planned": list(loss.jobs),
             },
         )  # fmt: skip
 
     return rule
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else None
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
 
 
 async def _reschedule(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:

@@ -8,6 +8,7 @@ what and who decided it. Reading them is `tools.approvals.queue`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -174,14 +175,16 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 async def claim_execution(
     conn: AsyncConn, approval_id: str, *, action: str, arguments: dict[str, JsonValue]
-) -> None:
+) -> Succeeded | None:
     """Take the one execution of an approved request, for `action` with `arguments`: raises
     unless the request exists, was approved (or edited) for exactly this call, and has not run.
-    The claim is committed before the call runs, so a request runs at most once."""
+    The claim is committed before the call runs, so a request runs at most once. A call that
+    ran already and succeeded is not run again: its recorded result is returned (a thread
+    resumed after the service ran the call learns what it did)."""
     async with atomic(conn):
         cur = await conn.execute(
-            "select approval_id, status, action, arguments, edited_arguments, executed_at "
-            "from approvals where approval_id = %s for update",
+            "select approval_id, status, action, arguments, edited_arguments, executed_at, "
+            "outcome from approvals where approval_id = %s for update",
             (approval_id,),
         )
         row = await cur.fetchone()
@@ -205,16 +208,38 @@ async def claim_execution(
                 "the approved ones",
                 **fields,
             )
+        outcome = row["outcome"]
+        if row["executed_at"] is not None and isinstance(outcome, dict) and outcome.get("ok"):
+            return Succeeded(result=outcome.get("result"), executed_at=row["executed_at"])
         if row["executed_at"] is not None:
             raise ConflictError(
                 f"approval {approval_id} was already executed at "
-                f"{row['executed_at']:%Y-%m-%d %H:%M} UTC; nothing was executed again",
+                f"{row['executed_at']:%Y-%m-%d %H:%M} UTC{_outcome_text(row['outcome'])}; "
+                "nothing was executed again",
                 **fields,
             )
         await conn.execute(
             "update approvals set executed_at = %s where approval_id = %s",
             (clock.now(), approval_id),
         )
+    return None
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """What an approved call that ran already returned, and when it ran."""
+
+    result: Any
+    executed_at: datetime
+
+
+def _outcome_text(outcome: Any) -> str:
+    """What a call that ran and did not succeed did, as a clause."""
+    if not isinstance(outcome, dict):
+        return " (its outcome was not recorded)"
+    error = outcome.get("error")
+    message = error.get("message") if isinstance(error, dict) else error
+    return f" and failed: {str(message)[:400]}"
 
 
 async def record_outcome(conn: AsyncConn, actor: Actor, approval_id: str, outcome: Any) -> None:

@@ -317,3 +317,44 @@ async def _block(conn: AsyncConn, state: PlantState, outages: list[Outage]) -> N
         spans = tuple((max(a, 0), min(b, h)) for a, b in merge(holes) if b > 0 and a < h)
         state.unavailable[m.machine_id] = spans
         state.working[m.machine_id] = state.calendars[m.calendar_id].without(spans)
+
+
+@dataclass(frozen=True)
+class ShiftLoss:
+    """What taking a machine out of use for [starts_at, ends_at) costs production."""
+
+    machine_id: str
+    machine_status: str
+    shift_minutes: int  # working minutes of its calendar inside the span (breaks excluded)
+    jobs: tuple[str, ...]  # orders of the schedule in force with work on it in the span
+
+
+_PLANNED_IN = """
+select distinct s.order_id from schedule_slots s join schedules h using (schedule_id)
+where h.status = 'APPLIED' and s.machine_id = %(m)s
+  and tstzrange(s.starts_at, s.ends_at) && tstzrange(%(s)s, %(e)s)
+order by s.order_id
+"""
+
+
+async def shift_loss(
+    conn: AsyncConn, machine_id: str, starts_at: datetime, ends_at: datetime
+) -> ShiftLoss | None:
+    """The shift minutes and planned jobs a machine loses in [starts_at, ends_at); None when
+    the machine does not exist."""
+    cur = await conn.execute(
+        "select e.status, w.calendar_id from equipment e join work_centers w "
+        "using (work_center_id) where e.machine_id = %(m)s",
+        {"m": machine_id},
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    origin = starts_at.replace(second=0, microsecond=0)
+    horizon = max(0, math.ceil((ends_at - origin).total_seconds() / 60))
+    calendars = await _calendars(conn, {row["calendar_id"]}, origin, horizon)
+    calendar = calendars.get(row["calendar_id"])
+    minutes = calendar.working_minutes(0, horizon) if calendar is not None else 0
+    cur = await conn.execute(_PLANNED_IN, {"m": machine_id, "s": starts_at, "e": ends_at})
+    jobs = tuple(r["order_id"] for r in await cur.fetchall())
+    return ShiftLoss(machine_id, row["status"], minutes, jobs)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, JsonValue, model_validator
 from agents.runtime import ChatResult
 from api.http.auth import needs
 from api.http.service import Service, service_of
-from mcp_servers.gate import CLIENT_THREAD, decide_client_request
+from mcp_servers.gate import decide_client_request, run_by_service
 from mcp_servers.runtime import Plant
 from tools.accounts import permissions
 from tools.accounts.accounts import Principal
@@ -106,7 +106,7 @@ async def decide(
             who.user_id, who.role, permissions.parse_permission(found.permission),
             action=f"deciding approval {approval_id}",
         )  # fmt: skip
-        if found.thread_id.startswith(CLIENT_THREAD):
+        if run_by_service(found.thread_id):
             return await _decide_for_client(service, found, body, who.user_id)
         before = await service.agents.thread(found.thread_id)
         result = await service.agents.decide(

@@ -60,7 +60,7 @@ async def test_a_missing_malformed_or_unknown_key_is_refused(
 
 @pytest.mark.anyio
 async def test_a_revoked_key_is_refused_and_cannot_be_revoked_twice(conn: db.AsyncConn) -> None:
-    issued = await accounts.create_key(conn, SYSTEM, role="admin")
+    issued = await accounts.create_key(conn, SYSTEM, role="supervisor")
     await accounts.revoke_key(conn, SYSTEM, issued.key.key_id)
 
     with pytest.raises(AuthenticationError, match="revoked"):
@@ -69,7 +69,18 @@ async def test_a_revoked_key_is_refused_and_cannot_be_revoked_twice(conn: db.Asy
         await accounts.revoke_key(conn, SYSTEM, issued.key.key_id)
     with pytest.raises(NotFoundError, match="titan keys list"):
         await accounts.revoke_key(conn, SYSTEM, "nosuchkey")
-    assert not await accounts.has_admin_key(conn)
+
+
+@pytest.mark.anyio
+async def test_the_last_active_admin_key_cannot_be_revoked(conn: db.AsyncConn) -> None:
+    first = await accounts.create_key(conn, SYSTEM, role="admin")
+    second = await accounts.create_key(conn, SYSTEM, role="admin")
+    await accounts.revoke_key(conn, SYSTEM, first.key.key_id)
+
+    with pytest.raises(ConflictError, match="last active admin key; without it nobody can"):
+        await accounts.revoke_key(conn, SYSTEM, second.key.key_id)
+    assert await accounts.authenticate(conn, second.token)
+    assert await accounts.has_admin_key(conn)
 
 
 @pytest.mark.anyio

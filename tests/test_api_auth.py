@@ -22,6 +22,7 @@ from tools.accounts import accounts
 from tools.accounts.permissions import MATRIX, deciders
 from tools.core import db
 from tools.core.operations import SYSTEM
+from tools.core.settings import get_settings
 
 LIMIT_S = 60
 DOCS = Path(__file__).parents[1] / "docs" / "permissions.md"
@@ -144,13 +145,18 @@ async def test_a_revoked_key_is_refused_and_a_malformed_header_says_so(
 
 
 @pytest.mark.anyio
-async def test_ops_endpoints_need_no_key_and_mcp_keeps_its_own_gate(
-    client: httpx.AsyncClient, plant: db.AsyncConn
+async def test_probes_need_no_key_metrics_need_one_and_mcp_keeps_its_own_gate(
+    client: httpx.AsyncClient, plant: db.AsyncConn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    operator = await key(plant, "operator")
     with anyio.fail_after(LIMIT_S):
         health = await client.get("/health")
         ready = await client.get("/ready")
-        metrics = await client.get("/metrics")
+        refused = await client.get("/metrics")
+        metrics = await client.get("/metrics", headers=bearer(operator))
+        monkeypatch.setenv("TITAN_METRICS_PUBLIC", "true")
+        get_settings.cache_clear()
+        opened = await client.get("/metrics")
         mcp = await client.post("/mcp/all", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
         docs = await client.get("/openapi.json")
 
@@ -158,6 +164,8 @@ async def test_ops_endpoints_need_no_key_and_mcp_keeps_its_own_gate(
     assert ready.status_code == 200 and ready.json()["ready"] is True
     assert "titan_http_requests_total" in metrics.text
     assert "titan_approvals_pending 0.0" in metrics.text
+    assert refused.status_code == 401 and "titan_http_requests_total" not in refused.text
+    assert opened.status_code == 200 and "titan_http_requests_total" in opened.text
     assert mcp.status_code == 401
     assert {"/chat", "/approvals/{approval_id}/decision", "/events/stream", "/sim/status"} <= set(
         docs.json()["paths"]

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -206,5 +207,9 @@ async def test_ready_is_false_while_the_database_is_unreachable_and_true_when_it
     assert up.status_code == 200 and up.json()["ready"] is True
     assert down.status_code == 503
     assert down.json()["ready"] is False and down.json()["database"] == "unreachable"
+    # It says what is wrong, not where the database is.
+    where = urlsplit(url)
+    assert down.json()["detail"] == "the database cannot be reached"
+    assert str(where.hostname) not in down.text and str(where.port) not in down.text
     assert health.status_code == 200
     assert back.status_code == 200 and back.json()["ready"] is True

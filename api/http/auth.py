@@ -2,15 +2,15 @@
 needs (`tools.accounts.permissions` holds the matrix of roles and permissions).
 
 Every route names its permission: `who: Annotated[Principal, needs(P.JOB_VIEW)]`; the few that
-need none (the console's page, `/health`, `/ready`, `/metrics`) are listed in `PUBLIC`, and
-`/me` only a valid key. A missing, malformed, unknown or revoked key is a 401 saying which; a
-role without the permission is a 403 naming the permission, the caller's role and the roles
-that hold it.
+need none (the console's page, `/health`, `/ready`) are listed in `PUBLIC`, `/me` only a valid
+key, and `/metrics` report.view unless `TITAN_METRICS_PUBLIC` opens it to scrapers. A missing,
+malformed, unknown or revoked key is a 401 saying which; a role without the permission is a
+403 naming the permission, the caller's role and the roles that hold it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -27,8 +27,8 @@ from tools.accounts.permissions import Permission
 _bearer = HTTPBearer(auto_error=False, description="A Titan API key (titan keys create).")
 
 # Routes that need no key: the console's page and files (they ask for a key before showing
-# anything), and the probes a load balancer and Prometheus call.
-PUBLIC = ("/", "/console/{path:path}", "/health", "/ready", "/metrics")
+# anything), and the probes a load balancer calls.
+PUBLIC = ("/", "/console/{path:path}", "/health", "/ready")
 
 
 async def principal(
@@ -57,6 +57,24 @@ class Needs:
             who.user_id, who.role, self.permission, action=f"{request.method} {request.url.path}"
         )
         return who
+
+
+class NeedsUnlessOpen(Needs):
+    """`Needs(permission)`, unless the setting `open_when` says the route is open to all (then
+    the caller is None)."""
+
+    def __init__(self, permission: Permission, open_when: Callable[[], bool]) -> None:
+        super().__init__(permission)
+        self.open_when = open_when
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal | None:
+        if self.open_when():
+            return None
+        return await super().__call__(request, await principal(request, credentials))
 
 
 def needs(permission: Permission) -> Any:

@@ -216,8 +216,16 @@ async def list_keys(conn: AsyncConn, *, include_revoked: bool = False) -> list[A
 
 
 async def revoke_key(conn: AsyncConn, actor: Actor, key_id: str) -> ApiKey:
-    """Revoke `key_id`; a revoked key is refused from then on."""
+    """Revoke `key_id`; a revoked key is refused from then on. The last active admin key is
+    kept (nobody could manage keys any more): make another admin key first."""
     async with atomic(conn):
+        # The active admin keys are locked first, so two admins revoking each other's keys at
+        # once cannot leave none.
+        cur = await conn.execute(
+            "select key_id from api_keys where role = 'admin' and revoked_at is null "
+            "order by key_id for update"
+        )
+        admins = [r["key_id"] for r in await cur.fetchall()]
         cur = await conn.execute(
             "select revoked_at from api_keys where key_id = %s for update", (key_id,)
         )
@@ -230,6 +238,12 @@ async def revoke_key(conn: AsyncConn, actor: Actor, key_id: str) -> ApiKey:
             )
         if row["revoked_at"] is not None:
             raise ConflictError(f"API key {key_id} is already revoked")
+        if admins == [key_id]:
+            raise ConflictError(
+                f"API key {key_id} is the last active admin key; without it nobody can manage "
+                "keys. Create another admin key first (`titan keys create --role admin`)",
+                entity="api_key", id=key_id,
+            )  # fmt: skip
         cur = await conn.execute(
             "update api_keys set revoked_at = %s where key_id = %s returning key_id, user_id, "
             "role, label, created_at, last_used_at, revoked_at",

@@ -178,8 +178,9 @@ def render_markdown(
     if routes:
         lines += [
             "", "## HTTP routes", "",
-            "`/`, `/console/…`, `/health`, `/ready` and `/metrics` need no key. The MCP endpoints",
-            "(`/mcp/<server>`) need a valid key; each tool then checks its own permission.", "",
+            "`/`, `/console/…`, `/health` and `/ready` need no key; `/metrics` needs none either",
+            "when `TITAN_METRICS_PUBLIC` is set. The MCP endpoints (`/mcp/<server>`) need a valid",
+            "key; each tool then checks its own permission.", "",
             "| Route | Permission |", "|---|---|",
         ]  # fmt: skip
         lines += [f"| `{method} {path}` | {perm} |" for method, path, perm in routes]

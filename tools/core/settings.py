@@ -101,6 +101,13 @@ class Settings(BaseSettings):
             "nothing runs: seconds, or ISO 8601 like PT8H."
         ),
     )
+    metrics_public: bool = Field(
+        default=False,
+        description=(
+            "Serve /metrics without an API key (a scraper inside a trusted network); by "
+            "default it needs a key whose role holds report.view."
+        ),
+    )
     event_run_limit: int = Field(
         default=3,
         ge=1,

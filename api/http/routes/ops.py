@@ -1,22 +1,30 @@
-"""Operations: liveness, readiness, Prometheus metrics. These need no API key (probes and
-scrapers call them); they reveal no plant data."""
+"""Operations: liveness, readiness, Prometheus metrics. Liveness and readiness need no API key
+(probes call them) and reveal no plant data, nor where the database is; metrics need report.view
+unless `TITAN_METRICS_PUBLIC` opens them to a scraper."""
 
 from __future__ import annotations
 
+import logging
 import os
+from typing import Annotated
 
 import psycopg
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
+from api.http.auth import NeedsUnlessOpen
 from api.http.service import service_of
+from tools.accounts.accounts import Principal
+from tools.accounts.permissions import Permission as P
 from tools.core.migrations import available, current_version
+from tools.core.settings import get_settings
 from tools.machine_data.ingest_status import ingest_statuses
 
 router = APIRouter(tags=["ops"])
+log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 2  # psycopg's smallest connect timeout
 
@@ -35,6 +43,27 @@ class Readiness(BaseModel):
     migration: int | None = None
     expected_migration: int
     detail: str = ""
+
+
+# What keeps a connection from opening, said without where the database is (the log has it).
+_UNREACHABLE = (
+    ("timeout", f"the database did not answer within {READY_TIMEOUT_S} s"),
+    ("authentication", "the database refused the service's credentials"),
+    ("does not exist", "the service's database does not exist"),
+    ("not currently accepting", "the database is not accepting connections"),
+    ("too many", "the database has no connection slot free"),
+    ("starting up", "the database is starting up"),
+    ("shutting down", "the database is shutting down"),
+)
+
+
+def unreachable_because(exc: Exception) -> str:
+    """Why a connection could not be opened, in words that name no host, port or user."""
+    text = str(exc).lower()
+    for clue, said in _UNREACHABLE:
+        if clue in text:
+            return said
+    return "the database cannot be reached"
 
 
 @router.get("/health", response_model=Health, summary="Is the process up")
@@ -58,10 +87,11 @@ async def ready(request: Request) -> JSONResponse:
             service.url, connect_timeout=READY_TIMEOUT_S, row_factory=dict_row, autocommit=True
         )
     except psycopg.OperationalError as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("readiness: the database cannot be reached: %s", str(exc).strip())
         body = Readiness(
-            ready=False, database="unreachable", expected_migration=expected, detail=detail
-        )
+            ready=False, database="unreachable", expected_migration=expected,
+            detail=unreachable_because(exc),
+        )  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=503)
     async with conn:
         level = await current_version(conn)
@@ -78,7 +108,13 @@ async def ready(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+async def metrics(
+    request: Request,
+    _: Annotated[
+        Principal | None,
+        Depends(NeedsUnlessOpen(P.REPORT_VIEW, lambda: get_settings().metrics_public)),
+    ],
+) -> Response:
     service = service_of(request)
     async with service.pool.connection() as conn, conn.transaction():
         cur = await conn.execute("select count(*) as n from approvals where status = 'PENDING'")

@@ -14,6 +14,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
@@ -25,12 +26,14 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from tools.accounts import accounts
 from tools.accounts.accounts import Principal
 from tools.accounts.permissions import PROPOSES, Holder, Permission, holds, refusal
 from tools.approvals import policy
 from tools.core import admin, db
-from tools.core.errors import TitanError
-from tools.core.operations import Actor
+from tools.core.errors import AuthenticationError, TitanError
+from tools.core.operations import SYSTEM, Actor
+from tools.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -92,23 +95,63 @@ def plant_of(ctx: Context) -> Plant:  # type: ignore[type-arg]
     return plant
 
 
+# The one person a process serving stdio acts as, fixed at its start (`serve_as`): a desktop
+# client's requests cannot name another in their `_meta`.
+_PROCESS_PRINCIPAL: ContextVar[Principal | None] = ContextVar("titan_process", default=None)
+
+
+def serve_as(principal: Principal) -> None:
+    """Make every call this process serves (over stdio) come from `principal`."""
+    _PROCESS_PRINCIPAL.set(principal)
+
+
+async def stdio_principal(conn: db.AsyncConn, settings: Settings) -> Principal:
+    """Whom a process serving stdio acts as: TITAN_MCP_API_KEY's user and role, else the
+    existing user TITAN_MCP_USER under that user's role, else `local` as a supervisor."""
+    if settings.mcp_api_key is not None:
+        return await accounts.authenticate(conn, settings.mcp_api_key.get_secret_value())
+    if settings.mcp_user:
+        cur = await conn.execute(
+            "select role from users where user_id = %s and active", (settings.mcp_user,)
+        )
+        row = await cur.fetchone()
+        await conn.commit()
+        if row is None:
+            raise AuthenticationError(
+                f"TITAN_MCP_USER {settings.mcp_user!r} is not an active user; name one that "
+                "`titan keys list` shows, or set TITAN_MCP_API_KEY to a key "
+                "(`titan keys create --user NAME --role ROLE`)"
+            )
+        return Principal(user_id=settings.mcp_user, role=row["role"], key_id="stdio")
+    async with conn.transaction():
+        await accounts.ensure_user(
+            conn, SYSTEM, LOCAL_PRINCIPAL.user_id, role=LOCAL_PRINCIPAL.role,
+            display_name="whoever runs Titan on this machine",
+        )  # fmt: skip
+    return Principal(user_id=LOCAL_PRINCIPAL.user_id, role=LOCAL_PRINCIPAL.role, key_id="stdio")
+
+
 def principal_of(ctx: Context) -> Principal:  # type: ignore[type-arg]
-    """The caller: from the HTTP request's API key, else the local principal (also for a call
-    made outside any request, as a test does)."""
+    """The caller: from the HTTP request's API key, else the person the process serves as
+    (stdio), else the local principal (also for a call made outside any request)."""
+    fallback = _PROCESS_PRINCIPAL.get() or LOCAL_PRINCIPAL
     try:
         request = ctx.request_context.request
     except ValueError:
-        return LOCAL_PRINCIPAL
+        return fallback
     scope = getattr(request, "scope", None)
     if isinstance(scope, dict):
         found = scope.get(PRINCIPAL_SCOPE_KEY)
         if isinstance(found, Principal):
             return found
-    return LOCAL_PRINCIPAL
+    return fallback
 
 
 def caller_of(ctx: Context) -> Caller | None:  # type: ignore[type-arg]
-    """For whom a local agent makes this call, when its request says so."""
+    """For whom a local agent makes this call, when its request says so (never in a process
+    serving stdio: it acts for the one person it was started as)."""
+    if _PROCESS_PRINCIPAL.get() is not None:
+        return None
     try:
         meta = ctx.request_context.meta
     except ValueError:

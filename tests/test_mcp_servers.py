@@ -12,9 +12,11 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_helpers import approved, session_for
 
-from mcp_servers.runtime import Plant
+from mcp_servers.runtime import CALLER_META_KEY, Plant
 from mcp_servers.servers import DOMAINS, build_server
+from tools.accounts import accounts
 from tools.core import db
+from tools.core.operations import SYSTEM
 
 
 @pytest.mark.anyio
@@ -133,6 +135,52 @@ async def test_a_desktop_client_runs_a_server_over_stdio(plant: db.AsyncConn, db
     )
     row = await cur.fetchone()
     assert row is not None and row["n"] >= 2
+
+
+def stdio_params(db_url: str, domain: str, **settings: str) -> StdioServerParameters:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
+    env |= {"DATABASE_URL": db_url, **settings}
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "api.cli.main", "mcp", domain], env=env
+    )
+
+
+@pytest.mark.anyio
+async def test_over_stdio_the_server_acts_as_the_person_it_was_started_as_not_as_meta_says(
+    plant: db.AsyncConn, db_url: str
+) -> None:
+    inquiry = {"customer_id": "TESLA", "subject": "ETA", "body": "When do the housings ship?"}
+    impostor = {CALLER_META_KEY: {"user_id": "ceo", "role": "admin"}}
+    operator = (await accounts.create_key(plant, SYSTEM, role="operator", user_id="olga")).token
+    with anyio.fail_after(90):
+        async with (
+            stdio_client(stdio_params(db_url, "communications")) as (read, write),
+            ClientSession(read, write) as client,
+        ):
+            await client.initialize()
+            created = await client.call_tool("create_inquiry", inquiry, meta=impostor)
+        async with (
+            stdio_client(stdio_params(db_url, "communications", TITAN_MCP_API_KEY=operator)) as (
+                read,
+                write,
+            ),
+            ClientSession(read, write) as client,
+        ):
+            await client.initialize()
+            refused = await client.call_tool("create_inquiry", inquiry, meta=impostor)
+
+    assert not created.isError and created.structuredContent is not None
+    cur = await plant.execute(
+        "select actor_type, actor_id from audit_log where entity_type = 'inquiry' "
+        "and entity_id = %s",
+        (created.structuredContent["inquiry_id"],),
+    )
+    assert await cur.fetchall() == [{"actor_type": "user", "actor_id": "local"}]
+    cur = await plant.execute("select role from users where user_id = 'local'")
+    assert await cur.fetchone() == {"role": "supervisor"}
+    assert refused.isError and refused.structuredContent is not None
+    error = refused.structuredContent["error"]
+    assert error["code"] == "forbidden" and "olga is operator" in error["message"]
 
 
 # One read call per server, with what its answer must contain.

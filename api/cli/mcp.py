@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli.runner import settings_or_exit
+from api.cli.runner import prepared, run, settings_or_exit
+from tools.accounts.accounts import Principal
 from tools.core.settings import configure_logging
 
 
@@ -32,7 +33,9 @@ def mcp(
 
     The server finds the same database as the rest of Titan: DATABASE_URL, or the embedded
     server under TITAN_DATA_DIR. Logs go to standard error; standard output carries the protocol.
-    With --http it serves streamable HTTP instead; callers send an API key (titan keys create).
+    Over stdio it acts as one person: TITAN_MCP_API_KEY's user, else the user TITAN_MCP_USER,
+    else `local` (a supervisor). With --http it serves streamable HTTP instead; callers send an
+    API key (titan keys create).
     """
     settings = settings_or_exit()
     configure_logging(settings.log_level)
@@ -44,7 +47,7 @@ def mcp(
             tools = sorted(t.name for t in server.tools)
             marked = [f"{t}*" if t in server.write_tools else t for t in tools]
             typer.echo(f"{name}: {', '.join(marked)}")
-        typer.echo("(* writes: over HTTP they need the supervisor role or higher)")
+        typer.echo("(* writes: each needs its permission, see `titan keys permissions`)")
         return
     if domain not in DOMAINS:
         typer.echo(
@@ -59,4 +62,14 @@ def mcp(
         typer.echo(f"MCP server {domain} at http://{host}:{port}/mcp/{domain}", err=True)
         uvicorn.run(standalone_app([domain]), host=host, port=port, log_level="warning")
         return
+    from mcp_servers.runtime import serve_as, stdio_principal
+
+    async def who() -> Principal:
+        async with prepared() as (_, conn):
+            return await stdio_principal(conn, settings)
+
+    principal = run(who)
+    serve_as(principal)  # every call acts as this person, whatever a request's `_meta` says
+    typer.echo(f"MCP server {domain} on stdio, acting as {principal.user_id} "
+               f"({principal.role})", err=True)  # fmt: skip
     build_server(domain).mcp.run("stdio")

@@ -101,6 +101,21 @@ class Settings(BaseSettings):
             "nothing runs: seconds, or ISO 8601 like PT8H."
         ),
     )
+    mcp_api_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "`titan mcp` over stdio acts as this key's user and role (a desktop client's config "
+            "sets it in `env`); a request's `_meta` cannot name another."
+        ),
+    )
+    mcp_user: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "Without TITAN_MCP_API_KEY, `titan mcp` over stdio acts as this existing user, under "
+            "the user's role; unset, as `local` (a supervisor: whoever started the process)."
+        ),
+    )
     metrics_public: bool = Field(
         default=False,
         description=(

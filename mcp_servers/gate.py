@@ -56,15 +56,18 @@ async def gated(
     run: Callable[[], Awaitable[R]],
     *,
     proposing: bool = False,
+    replayable: bool = False,
 ) -> R:
     """Run the write `name` when the policy lets it (or an approved request covers it);
     otherwise raise its approval request and ApprovalRequiredError. `proposing`: the caller's
     role does not hold `permission` but proposes (a run nobody started), so the write waits
-    for a person who holds it whatever the policy says."""
+    for a person who holds it whatever the policy says. `replayable`: the call is keyed (its
+    operation is idempotent on the key), so one under an approval that was claimed but left no
+    outcome (the process died mid-call) may run again and finds what the first run did."""
     plant, caller = plant_of(ctx), caller_of(ctx)
     args = _jsonable(arguments)
     if caller is not None and caller.approval_id:
-        return await _execute(ctx, caller.approval_id, name, args, run)
+        return await _execute(ctx, caller.approval_id, name, args, run, replayable=replayable)
     async with plant.pool.connection() as conn:
         verdict = await policy.verdict(conn, name, args, get_settings())
         if verdict is None and proposing:
@@ -147,10 +150,14 @@ async def _execute(
     name: str,
     args: dict[str, JsonValue],
     run: Callable[[], Awaitable[R]],
+    *,
+    replayable: bool,
 ) -> R:
     plant = plant_of(ctx)
     async with plant.pool.connection() as conn:
-        done = await requests.claim_execution(conn, approval_id, action=name, arguments=args)
+        done = await requests.claim_execution(
+            conn, approval_id, action=name, arguments=args, replayable=replayable
+        )
     if done is not None:  # it ran already (the service ran it): the same call gets its result
         return cast(R, done.result)
     try:

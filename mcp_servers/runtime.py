@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from mcp.server.fastmcp import Context
 from mcp.server.fastmcp.exceptions import ToolError
@@ -25,6 +25,7 @@ from mcp.types import ToolAnnotations
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import to_jsonable_python
 
 from tools.accounts import accounts
 from tools.accounts.accounts import Principal
@@ -32,7 +33,7 @@ from tools.accounts.permissions import PROPOSES, Holder, Permission, holds, refu
 from tools.approvals import policy
 from tools.core import admin, db
 from tools.core.errors import AuthenticationError, TitanError
-from tools.core.operations import SYSTEM, Actor
+from tools.core.operations import SYSTEM, Actor, ScopedKey
 from tools.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,22 @@ def holder_of(ctx: Context) -> tuple[str, Holder]:  # type: ignore[type-arg]
     return caller.user_id, caller.role or who.role
 
 
+def _keyed(kwargs: dict[str, Any], user: str, tool: str, approval_id: str | None) -> dict[str, Any]:
+    """The call's arguments with its idempotency key scoped to the caller and the tool and tied
+    to the other arguments; a call under an approval without a key of its own is keyed by the
+    approval, so that run again after a crash mid-call it finds what the first run did."""
+    given = kwargs.get("idempotency_key")
+    if isinstance(given, str) and not isinstance(given, ScopedKey):
+        rest = {
+            k: v for k, v in kwargs.items() if k != "idempotency_key" and not isinstance(v, Context)
+        }
+        scoped = ScopedKey(given, caller=user, tool=tool, arguments=to_jsonable_python(rest))
+        return {**kwargs, "idempotency_key": scoped}
+    if given is None and approval_id:
+        return {**kwargs, "idempotency_key": approval_id}
+    return dict(kwargs)
+
+
 def _find_context(args: tuple[object, ...], kwargs: dict[str, object]) -> Context | None:  # type: ignore[type-arg]
     for value in (*args, *kwargs.values()):
         if isinstance(value, Context):
@@ -238,6 +255,8 @@ def domain_tool(
         if write and permission.endswith(".view"):
             raise TypeError(f"the write tool {name} cannot need only {permission}")
 
+        keyed = "idempotency_key" in inspect.signature(fn).parameters
+
         @functools.wraps(fn)
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             ctx = _find_context(args, kwargs)
@@ -246,16 +265,18 @@ def domain_tool(
                     user, holder = holder_of(ctx)
                     allowed = holds(holder, permission)
                     caller = caller_of(ctx)
-                    approved = bool(write and caller is not None and caller.approval_id)
-                    if not allowed and not approved and not (write and holder in PROPOSES):
+                    approval = caller.approval_id if write and caller is not None else None
+                    if not allowed and not approval and not (write and holder in PROPOSES):
                         raise refusal(user, holder, permission, action=f"the tool {name}")
-                    if write and (approved or not allowed or policy.guarded(name)):
+                    call = _keyed(kwargs, user, name, approval) if keyed else dict(kwargs)
+                    if write and (approval or not allowed or policy.guarded(name)):
                         from mcp_servers.gate import gated
 
                         return await gated(
-                            ctx, name, permission, dict(kwargs), lambda: fn(*args, **kwargs),
-                            proposing=not allowed,
+                            ctx, name, permission, dict(kwargs), lambda: fn(*args, **call),
+                            proposing=not allowed, replayable=keyed,
                         )  # fmt: skip
+                    return await fn(*args, **call)
                 return await fn(*args, **kwargs)
             except TitanError as exc:
                 raise ToolError(str(exc)) from exc

@@ -475,3 +475,44 @@ async def test_a_local_call_made_for_a_person_is_audited_as_the_agent_acting_for
         ("agent", "maria", "chat-1"),
         ("user", "mcp-local", None),
     ]
+
+
+@pytest.mark.anyio
+async def test_an_idempotency_key_is_the_callers_own_and_tied_to_its_arguments(
+    mcp_plant: Plant, plant: db.AsyncConn
+) -> None:
+    lines = [{"sku": "SKU-MH-4001", "quantity": 2}]
+    order = {"customer_id": "TESLA", "due_at": "2026-04-15T17:00:00Z", "lines": lines,
+             "idempotency_key": "po-77"}  # fmt: skip
+    other = {**order, "lines": [{"sku": "SKU-MH-4001", "quantity": 3}]}
+
+    def as_user(user: str) -> dict[str, Any]:
+        return {CALLER_META_KEY: {"user_id": user}}
+
+    before = await order_count(plant)
+    async with session_for("inventory", mcp_plant) as client:
+        first = await client.call_tool("create_order", order, meta=as_user("ana"))
+        again = await client.call_tool("create_order", order, meta=as_user("ana"))
+        changed = await client.call_tool("create_order", other, meta=as_user("ana"))
+        theirs = await client.call_tool("create_order", order, meta=as_user("ben"))
+
+    assert not first.isError and first.structuredContent is not None
+    assert again.structuredContent == first.structuredContent  # a retry: the first order
+    assert changed.isError and changed.structuredContent is not None
+    error = changed.structuredContent["error"]
+    assert (
+        error["code"] == "conflict"
+        and "already used for orders.create with other" in (error["message"])
+    )
+    assert not theirs.isError and theirs.structuredContent is not None
+    assert theirs.structuredContent["lines"][0]["quantity"] == 2
+    assert theirs.structuredContent["order_id"] != first.structuredContent["order_id"]
+    assert await order_count(plant) == before + 2  # the retry and the refused call wrote nothing
+
+
+async def order_count(conn: db.AsyncConn) -> int:
+    cur = await conn.execute("select count(*) as n from orders")
+    row = await cur.fetchone()
+    await conn.commit()
+    assert row is not None
+    return int(row["n"])

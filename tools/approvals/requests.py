@@ -174,13 +174,20 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 async def claim_execution(
-    conn: AsyncConn, approval_id: str, *, action: str, arguments: dict[str, JsonValue]
+    conn: AsyncConn,
+    approval_id: str,
+    *,
+    action: str,
+    arguments: dict[str, JsonValue],
+    replayable: bool = False,
 ) -> Succeeded | None:
     """Take the one execution of an approved request, for `action` with `arguments`: raises
     unless the request exists, was approved (or edited) for exactly this call, and has not run.
     The claim is committed before the call runs, so a request runs at most once. A call that
     ran already and succeeded is not run again: its recorded result is returned (a thread
-    resumed after the service ran the call learns what it did)."""
+    resumed after the service ran the call learns what it did). One claimed that left no
+    outcome (the process died mid-call) runs again only when `replayable`: the call is keyed by
+    the approval, so its operation finds what the first run did instead of doing it twice."""
     async with atomic(conn):
         cur = await conn.execute(
             "select approval_id, status, action, arguments, edited_arguments, executed_at, "
@@ -211,6 +218,8 @@ async def claim_execution(
         outcome = row["outcome"]
         if row["executed_at"] is not None and isinstance(outcome, dict) and outcome.get("ok"):
             return Succeeded(result=outcome.get("result"), executed_at=row["executed_at"])
+        if row["executed_at"] is not None and outcome is None and replayable:
+            return None
         if row["executed_at"] is not None:
             raise ConflictError(
                 f"approval {approval_id} was already executed at "

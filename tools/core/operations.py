@@ -14,6 +14,7 @@ the caller already opened a transaction, and turns constraint violations into do
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -112,6 +113,22 @@ def _json(value: Mapping[str, JsonValue] | None) -> str | None:
     return None if value is None else json.dumps(dict(value), default=str)
 
 
+class ScopedKey(str):
+    """An idempotency key as a client gave it, scoped to that client and tool and tied to the
+    call's arguments (the MCP servers make them): another caller's same key is another key, and
+    the same key with other arguments is refused rather than answered with the first result."""
+
+    scope: str
+    fingerprint: str
+
+    def __new__(cls, key: str, *, caller: str, tool: str, arguments: Mapping[str, object]):  # type: ignore[no-untyped-def]
+        scoped = super().__new__(cls, key)
+        scoped.scope = f"{caller}/{tool}"
+        canonical = json.dumps(arguments, sort_keys=True, default=str, separators=(",", ":"))
+        scoped.fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
+        return scoped
+
+
 async def idempotent(
     conn: AsyncConn,
     key: str | None,
@@ -122,27 +139,39 @@ async def idempotent(
     """`run()`'s result; with a key seen before, the first result and nothing written.
 
     Call inside the operation's transaction: the key is stored with the changes it guards, and
-    two callers racing with one key are serialised on it.
+    two callers racing with one key are serialised on it. A `ScopedKey` is stored under its
+    caller and tool with a digest of its arguments; reused with other arguments it is a
+    ConflictError.
     """
     if key is None:
         return await run()
     if not 1 <= len(key) <= 200:
         raise ValidationError(f"idempotency key must be 1 to 200 characters, got {len(key)}")
-    await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 7171))", (key,))
+    scoped = isinstance(key, ScopedKey)
+    stored = f"{key.scope}/{key}" if isinstance(key, ScopedKey) else str(key)
+    fingerprint = key.fingerprint if isinstance(key, ScopedKey) else None
+    await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 7171))", (stored,))
     cur = await conn.execute(
-        "select operation, result from idempotency_keys where key = %s", (key,)
+        "select operation, result, fingerprint from idempotency_keys where key = %s", (stored,)
     )
     seen = await cur.fetchone()
     if seen is not None:
         if seen["operation"] != operation:
             raise ConflictError(
-                f"idempotency key {key!r} was already used for {seen['operation']}; "
+                f"idempotency key {str(key)!r} was already used for {seen['operation']}; "
                 f"use a new key for {operation}"
+            )
+        if scoped and seen["fingerprint"] != fingerprint:
+            raise ConflictError(
+                f"idempotency key {str(key)!r} was already used for {operation} with other "
+                "arguments; repeat the first call exactly, or use a new key for a new request",
+                idempotency_key=str(key),
             )
         return result_type.model_validate(seen["result"])
     result = await run()
     await conn.execute(
-        "insert into idempotency_keys (key, operation, result, created_at) values (%s, %s, %s, %s)",
-        (key, operation, result.model_dump_json(), clock.now()),
+        "insert into idempotency_keys (key, operation, result, fingerprint, created_at) "
+        "values (%s, %s, %s, %s, %s)",
+        (stored, operation, result.model_dump_json(), fingerprint, clock.now()),
     )
     return result

@@ -51,6 +51,8 @@ async def open_checkpointer(url: str) -> AsyncIterator[AsyncPostgresSaver]:
         min_size=1,
         max_size=get_settings().db_pool_max,
         kwargs=CONNECTION_KWARGS,
+        check=AsyncConnectionPool.check_connection,
+        timeout=get_settings().db_pool_wait_s,
         name="titan-checkpoints",
     )
     await pool.open(wait=True, timeout=get_settings().db_connect_timeout_s)

@@ -31,6 +31,7 @@ from agents.thread_locks import ThreadLocks
 from mcp_servers.runtime import Plant
 from tools.accounts import accounts, permissions, threads
 from tools.accounts.permissions import Holder
+from tools.approvals import requests
 from tools.core import db
 from tools.core.errors import ConflictError, NotFoundError, ValidationError
 from tools.core.operations import SYSTEM
@@ -278,14 +279,38 @@ class Agents:
                 if not await approvals.mark_decided(conn, pending["approval_id"], chosen):
                     row = await approvals.get_row(conn, pending["approval_id"])
                     chosen = approvals.decision_from_row(row) if row else chosen
-            # The resumed run goes on for the person who asked, under their role: an approval
-            # covers the approved call, not what the run does after it.
-            config = _config(thread_id)
-            asked = (await self.graph.aget_state(config)).metadata or {}
-            config["metadata"] = {"user": asked.get("user"), "role": asked.get("role")}
-            await self.graph.ainvoke(Command(resume=chosen), config, durability="exit")
-            values, _ = await self._values(thread_id)
+            values = await self._resume(thread_id, pending["approval_id"], chosen)
         return result_of(thread_id, values)
+
+    async def settle(self, thread_id: str, approval_id: str) -> bool:
+        """Carry out a decision whose decider died before the thread took it: resume the thread
+        if it still waits on `approval_id`, with the decision recorded on it; the decision is
+        settled either way. True when the thread resumed."""
+        async with self.locks.hold(thread_id):
+            values, waiting = await self._values(thread_id)
+            pending = values.get("pending_approval") if values else None
+            async with self.plant.pool.connection() as conn:
+                row = await approvals.get_row(conn, approval_id)
+            if not (waiting and pending and pending["approval_id"] == approval_id and row):
+                async with self.plant.pool.connection() as conn:
+                    await requests.settle(conn, approval_id)
+                return False
+            await self._resume(thread_id, approval_id, approvals.decision_from_row(row))
+        return True
+
+    async def _resume(self, thread_id: str, approval_id: str, chosen: Decision) -> TitanState:
+        """Resume the thread with the decision on `approval_id`, settle it, and return the
+        thread's values after the run. (Hold the thread's lock.)"""
+        # The resumed run goes on for the person who asked, under their role: an approval
+        # covers the approved call, not what the run does after it.
+        config = _config(thread_id)
+        asked = (await self.graph.aget_state(config)).metadata or {}
+        config["metadata"] = {"user": asked.get("user"), "role": asked.get("role")}
+        await self.graph.ainvoke(Command(resume=chosen), config, durability="exit")
+        async with self.plant.pool.connection() as conn:
+            await requests.settle(conn, approval_id)
+        values, _ = await self._values(thread_id)
+        return values
 
     async def thread(
         self, thread_id: str, *, user: str = "local", role: Holder | None = None

@@ -34,7 +34,8 @@ class ThreadLocks:
                 min_size=0,
                 max_size=settings.db_pool_max,
                 kwargs={"autocommit": True},
-                timeout=settings.db_connect_timeout_s,
+                check=AsyncConnectionPool.check_connection,
+                timeout=settings.db_pool_wait_s,
                 name="titan-thread-locks",
             )
             if url is not None

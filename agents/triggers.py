@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from psycopg.conninfo import make_conninfo
+
 from agents.runtime import Agents, ChatResult
 from tools.accounts.permissions import Holder
 from tools.core import clock
@@ -32,6 +34,7 @@ TRIGGER_USER = "titan-events"
 TRIGGER_ROLE: Holder = "automation"
 THREAD_PREFIX = "incident-"
 TRIGGERS = ("sensor.anomaly", "purchase_order.delayed", "inquiry.created")
+APPLICATION_NAME = "titan-triggers"
 DUPLICATE_WITHIN = timedelta(minutes=10)
 
 # Why an event started no run (the label of titan_event_runs_dropped_total).
@@ -152,6 +155,7 @@ async def follow_events(
 
     settings = get_settings()
     limits = limiter or RunLimiter(settings.event_run_limit, settings.event_run_window)
+    url = make_conninfo(url, application_name=APPLICATION_NAME)  # named in pg_stat_activity
     async with events.subscribe(url) as subscription, db.connection(url) as conn:
         if listening is not None:
             listening.set()

@@ -240,4 +240,17 @@ async def decide_client_request(
     if decision != "reject":
         await execute_request(plant, approval_id)
     async with plant.pool.connection() as conn:
+        await requests.settle(conn, approval_id)
         return await queue.get_approval(conn, approval_id)
+
+
+async def settle_request(plant: Plant, approval_id: str) -> dict[str, JsonValue] | None:
+    """Carry out a decision on a request no thread of Titan's waits on, whose decider died
+    before the held call ran: run it once (a call that ran already answers what it did), and
+    settle the decision; what the run did, or None for a rejection."""
+    async with plant.pool.connection() as conn:
+        found = await queue.get_approval(conn, approval_id)
+    done = await execute_request(plant, approval_id) if found.status != "REJECTED" else None
+    async with plant.pool.connection() as conn:
+        await requests.settle(conn, approval_id)
+    return done

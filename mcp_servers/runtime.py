@@ -18,11 +18,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
+import psycopg
 from mcp.server.fastmcp import Context
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.server.fastmcp.tools import Tool
 from mcp.types import ToolAnnotations
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import to_jsonable_python
@@ -32,7 +33,7 @@ from tools.accounts.accounts import Principal
 from tools.accounts.permissions import PROPOSES, Holder, Permission, holds, refusal
 from tools.approvals import policy
 from tools.core import admin, db
-from tools.core.errors import AuthenticationError, TitanError
+from tools.core.errors import AuthenticationError, DatabaseError, TitanError
 from tools.core.operations import SYSTEM, Actor, ScopedKey
 from tools.core.settings import Settings
 
@@ -196,6 +197,21 @@ def holder_of(ctx: Context) -> tuple[str, Holder]:  # type: ignore[type-arg]
     return caller.user_id, caller.role or who.role
 
 
+def _told(name: str, exc: Exception) -> Exception:
+    """What the client of a failed call hears of: a domain error as it is; a database that
+    cannot serve the call as a DatabaseError (the cause, which may name the host, only logged);
+    anything else logged with its traceback."""
+    if isinstance(exc, TitanError):
+        return exc
+    if isinstance(exc, (PoolTimeout, psycopg.OperationalError)):
+        log.warning("tool %s: the database is unavailable: %s", name, exc)
+        return DatabaseError(
+            "the database is unavailable right now; nothing was changed, try again in a few seconds"
+        )
+    log.error("tool %s failed", name, exc_info=exc)
+    return exc
+
+
 def _keyed(kwargs: dict[str, Any], user: str, tool: str, approval_id: str | None) -> dict[str, Any]:
     """The call's arguments with its idempotency key scoped to the caller and the tool and tied
     to the other arguments; a call under an approval without a key of its own is keyed by the
@@ -278,12 +294,12 @@ def domain_tool(
                         )  # fmt: skip
                     return await fn(*args, **call)
                 return await fn(*args, **kwargs)
-            except TitanError as exc:
-                raise ToolError(str(exc)) from exc
             except ToolError:
                 raise
             except Exception as exc:  # the server's top-level handler for one call
-                log.exception("tool %s failed", name)
+                told = _told(name, exc)
+                if isinstance(told, TitanError):
+                    raise ToolError(str(told)) from told
                 raise ToolError(
                     f"{name} failed inside Titan ({type(exc).__name__}); the server log has details"
                 ) from exc

@@ -37,14 +37,16 @@ async def test_the_service_runs_the_mqtt_ingest_and_shows_it_in_metrics_and_sim_
     async with running_app(db_url) as app, client_for(app) as client:
         with anyio.fail_after(30):
             while (
-                f"titan_ingest_connected{{{SOURCE}}} 1.0" not in (await client.get("/metrics")).text
+                f"titan_ingest_connected{{{SOURCE}}} 1.0"
+                not in (await client.get("/metrics", headers=bearer(token))).text
             ):
                 await anyio.sleep(0.2)
         await publish(1883, [(topic, body({"sensor": "power", "value": 21.5,
                                            "ts": "2026-03-02T05:59:00Z"}))])  # fmt: skip
         with anyio.fail_after(30):
             while (
-                f"titan_ingest_readings{{{SOURCE}}} 1.0" not in (await client.get("/metrics")).text
+                f"titan_ingest_readings{{{SOURCE}}} 1.0"
+                not in (await client.get("/metrics", headers=bearer(token))).text
             ):
                 await anyio.sleep(0.2)
         status = (await client.get("/sim/status", headers=bearer(token))).json()

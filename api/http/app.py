@@ -34,6 +34,7 @@ from agents.thread_locks import ThreadLocks
 from agents.triggers import follow_events
 from api.hosting.engine_host import engine_running
 from api.hosting.leadership import Leadership, while_leading
+from api.hosting.supervision import Supervisor
 from api.http import errors
 from api.http.metrics import Metrics, RequestMetrics
 from api.http.routes import approvals as routes_approvals
@@ -49,8 +50,9 @@ from api.http.routes import schedule as routes_schedule
 from api.http.routes import sim as routes_sim
 from api.http.service import EventHub, Service
 from ingest.runner import mqtt_ingest
-from mcp_servers.gate import run_by_service
+from mcp_servers.gate import run_by_service, settle_request
 from mcp_servers.http import PlantRef, build_http_servers, mcp_routes, running
+from mcp_servers.runtime import Plant
 from mcp_servers.servers import DOMAINS
 from tools.accounts import accounts
 from tools.approvals import requests, sweep
@@ -127,6 +129,27 @@ async def withdraw_stale_approvals(service: Service) -> int:
     return len(withdrawn)
 
 
+async def settle_decisions(service: Service) -> int:
+    """Carry out the decisions whose decider died before acting on them (`requests.unsettled`):
+    resume the agent thread that still waits, or run a client's held call once; how many."""
+    async with service.pool.connection() as conn:
+        rows = await requests.unsettled(conn)
+    plant = Plant(pool=service.pool, location=service.location)
+    for row in rows:
+        log.warning("approval %s was decided (%s) but not carried out; carrying it out now",
+                    row["approval_id"], row["status"])  # fmt: skip
+        try:
+            if run_by_service(row["thread_id"]):
+                await settle_request(plant, row["approval_id"])
+            else:
+                await service.agents.settle(row["thread_id"], row["approval_id"])
+        except TitanError as exc:
+            log.warning("approval %s could not be carried out: %s", row["approval_id"], exc)
+            async with service.pool.connection() as conn:
+                await requests.settle(conn, row["approval_id"])  # said once, not retried forever
+    return len(rows)
+
+
 async def _tell_threads(service: Service, rows: list[dict[str, Any]], what: str) -> None:
     for row in rows:
         if run_by_service(row["thread_id"]):
@@ -138,17 +161,29 @@ async def _tell_threads(service: Service, rows: list[dict[str, Any]], what: str)
                         row["approval_id"], what, exc)  # fmt: skip
 
 
-async def _expire(service: Service, ttl: timedelta, stopping: asyncio.Event) -> None:
-    """Every `EXPIRY_CHECK_S` seconds until the service stops: expire the requests left
-    unanswered too long, and withdraw those whose entity has moved on."""
+async def _expire(
+    service: Service, ttl: timedelta, stopping: asyncio.Event, leading: asyncio.Event
+) -> None:
+    """At start and every `EXPIRY_CHECK_S` seconds until the service stops: expire the requests
+    left unanswered too long, withdraw those whose entity has moved on, and (in the process that
+    leads) carry out the decisions a dead process left undone."""
     while not stopping.is_set():
         try:
             await expire_approvals(service, ttl)
             await withdraw_stale_approvals(service)
+            if leading.is_set():
+                await settle_decisions(service)
         except (psycopg.Error, TitanError) as exc:
             log.warning("approvals could not be expired (%s); retrying", exc)
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), EXPIRY_CHECK_S)
+        # The next round: after the interval, or at once when this process becomes the leader.
+        waits = [asyncio.ensure_future(stopping.wait())]
+        if not leading.is_set():
+            waits.append(asyncio.ensure_future(leading.wait()))
+        _, pending = await asyncio.wait(
+            waits, timeout=EXPIRY_CHECK_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiting in pending:
+            waiting.cancel()
 
 
 def create_app(
@@ -196,21 +231,25 @@ def create_app(
                 metrics=metrics,
                 simulating=simulate,
                 approval_locks=approval_locks,
+                supervisor=Supervisor(restarted=lambda t: metrics.restarts.labels(task=t).inc()),
             )
             app.state.titan = service
             await stack.enter_async_context(running(servers))
-            listener = asyncio.create_task(hub.run(), name="titan-events")
-            reactor = asyncio.create_task(_react(service), name="titan-reactors")
+            stopping = asyncio.Event()
+            keep = service.supervisor
+            listener = keep.start("events", hub.run, stopping)
+            reactor = keep.start("reactors", lambda: _react(service), stopping)
             follower = (
-                asyncio.create_task(
-                    follow_events(
+                keep.start(
+                    "triggers",
+                    lambda: follow_events(
                         agents,
                         location.url,
                         dropped=lambda e, why: metrics.event_runs_dropped.labels(
                             type=e.type, reason=why
                         ).inc(),
                     ),
-                    name="titan-triggers",
+                    stopping,
                 )  # fmt: skip
                 if event_runs
                 else None
@@ -220,21 +259,23 @@ def create_app(
                 if simulate
                 else None
             )
-            stopping = asyncio.Event()
-            leader = asyncio.create_task(leadership.run(stopping), name="titan-leadership")
-            expirer = asyncio.create_task(
-                _expire(service, settings.approval_ttl, stopping), name="titan-approval-expiry"
+            leader = keep.start("leadership", lambda: leadership.run(stopping), stopping)
+            expirer = keep.start(
+                "approvals",
+                lambda: _expire(service, settings.approval_ttl, stopping, leadership.leading),
+                stopping,
             )
             mqtt_url = settings.ingest_mqtt_url
             ingest = (
-                asyncio.create_task(
-                    while_leading(
+                keep.start(
+                    "ingest",
+                    lambda: while_leading(
                         leadership,
                         stopping,
                         lambda: mqtt_ingest(location.url, settings, mqtt_url=mqtt_url),
                         "the MQTT ingest",
                     ),
-                    name="titan-ingest",
+                    stopping,
                 )
                 if mqtt_url
                 else None

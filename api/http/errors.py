@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field, JsonValue
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -95,7 +97,10 @@ def status_of(exc: TitanError) -> tuple[int, str]:
 async def _titan(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TitanError)
     status = status_of(exc)[0]
-    return error_response(status, exc.code, exc.message, exc.details)
+    response = error_response(status, exc.code, exc.message, exc.details)
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 async def _invalid(_: Request, exc: Exception) -> JSONResponse:
@@ -118,6 +123,21 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, str(exc.detail))
 
 
+RETRY_AFTER_S = 5
+
+
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    """The database cannot serve the request (no connection free in time, or it is gone):
+    503 with Retry-After, and the cause in the log only (it may name the host)."""
+    log.warning("%s %s: the database is unavailable: %s", request.method, request.url.path, exc)
+    response = error_response(
+        503, "database_unavailable",
+        "the database is unavailable right now; nothing was changed, try again in a few seconds",
+    )  # fmt: skip
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(
@@ -128,6 +148,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers and the body size limit on `app`."""
     app.add_exception_handler(TitanError, _titan)
+    app.add_exception_handler(PoolTimeout, _database_down)
+    app.add_exception_handler(psycopg.OperationalError, _database_down)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

@@ -53,6 +53,12 @@ class Metrics:
             ["type", "reason"],
             registry=self.registry,
         )
+        self.restarts = Counter(
+            "titan_background_restarts",
+            "Restarts of the service's background tasks after they failed, by task.",
+            ["task"],
+            registry=self.registry,
+        )
         self.tool_calls = Counter(
             "titan_tool_calls",
             "Tool calls the agents made, by tool and whether they succeeded.",

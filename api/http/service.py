@@ -20,6 +20,7 @@ from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
 
 from agents.thread_locks import ThreadLocks
+from api.hosting.supervision import Supervisor
 from api.http.metrics import Metrics
 from tools.core import db, events
 from tools.core.errors import TitanError
@@ -114,6 +115,8 @@ class Service:
     # One decision at a time per approval, in this process and across the service's processes:
     # a second decision waits for the first and then finds the approval decided.
     approval_locks: ThreadLocks = field(default_factory=lambda: ThreadLocks(None))
+    # The background tasks, restarted when they fail; `/ready` is false while one is down.
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
 
 def service_of(request: Request) -> Service:

@@ -242,6 +242,36 @@ class Succeeded:
     executed_at: datetime
 
 
+# A decision is an intent to act, settled once the thread that waited has taken it (or, for a
+# request no thread of Titan's waits on, once the held call ran). One left unsettled this long
+# after it was taken (plant time) is settled by the leading process: its decider died.
+SETTLE_AFTER = timedelta(minutes=2)
+
+
+async def settle(conn: AsyncConn, approval_id: str) -> None:
+    """Mark the decision on `approval_id` as carried out."""
+    async with atomic(conn):
+        await conn.execute(
+            "update approvals set settled_at = %s where approval_id = %s and settled_at is null "
+            "and status <> 'PENDING'",
+            (clock.now(), approval_id),
+        )
+
+
+async def unsettled(conn: AsyncConn, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Decisions taken more than `SETTLE_AFTER` ago whose thread never took them, or whose held
+    call never ran: approved, edited or rejected, not settled; oldest first."""
+    async with atomic(conn):
+        cur = await conn.execute(
+            "select approval_id, thread_id, action, status, decided_by, decided_at, executed_at "
+            "from approvals where settled_at is null "
+            "and status in ('APPROVED', 'EDITED', 'REJECTED') and decided_at < %s "
+            "order by decided_at limit %s",
+            (clock.now() - SETTLE_AFTER, limit),
+        )
+        return await cur.fetchall()
+
+
 def _outcome_text(outcome: Any) -> str:
     """What a call that ran and did not succeed did, as a clause."""
     if not isinstance(outcome, dict):

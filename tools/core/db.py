@@ -135,7 +135,7 @@ def make_pool(url: str, *, settings: Settings | None = None) -> AsyncConnectionP
         kwargs={"row_factory": dict_row},
         configure=_configure,
         check=AsyncConnectionPool.check_connection,
-        timeout=settings.db_connect_timeout_s,
+        timeout=settings.db_pool_wait_s,
         name="titan",
     )
 

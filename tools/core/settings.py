@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         gt=0,
         description="How long to keep retrying a database that refuses connections, in seconds.",
     )
+    db_pool_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description=(
+            "How long a request waits for a database connection before it is answered 503 "
+            "database_unavailable, in seconds."
+        ),
+    )
     openai_api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("OPENAI_API_KEY", "TITAN_OPENAI_API_KEY"),

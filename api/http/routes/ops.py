@@ -43,6 +43,10 @@ class Readiness(BaseModel):
     migration: int | None = None
     expected_migration: int
     detail: str = ""
+    down: list[str] = Field(
+        default_factory=list,
+        description="Background tasks that failed and wait to be restarted (the log says why).",
+    )
 
 
 # What keeps a connection from opening, said without where the database is (the log has it).
@@ -78,8 +82,8 @@ async def health() -> Health:
     summary="Can it serve: database reachable, migrations current",
 )
 async def ready(request: Request) -> JSONResponse:
-    """200 when a fresh connection to the database opens and its schema is at the newest
-    migration; 503 saying which is not the case otherwise."""
+    """200 when a fresh connection to the database opens, its schema is at the newest
+    migration and no background task is down; 503 saying which is not the case otherwise."""
     service = service_of(request)
     expected = available()[-1].version
     try:
@@ -97,14 +101,21 @@ async def ready(request: Request) -> JSONResponse:
         level = await current_version(conn)
     version = level[0] if level else None
     current = version == expected
+    down = sorted(service.supervisor.down)
+    detail = "" if current else f"the schema is at {version}, migrations pending to {expected}"
+    if down:
+        detail = "; ".join(
+            filter(None, [detail, f"background work is down and restarting: {', '.join(down)}"])
+        )
     body = Readiness(
-        ready=current,
+        ready=current and not down,
         database="reachable",
         migration=version,
         expected_migration=expected,
-        detail="" if current else f"the schema is at {version}, migrations pending to {expected}",
+        detail=detail,
+        down=down,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if current else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -33,7 +33,7 @@ from tools.accounts.accounts import Principal
 from tools.accounts.permissions import PROPOSES, Holder, Permission, holds, refusal
 from tools.approvals import policy
 from tools.core import admin, db
-from tools.core.errors import AuthenticationError, DatabaseError, TitanError
+from tools.core.errors import AuthenticationError, DatabaseError, TitanError, ValidationError
 from tools.core.operations import SYSTEM, Actor, ScopedKey
 from tools.core.settings import Settings
 
@@ -203,6 +203,11 @@ def _told(name: str, exc: Exception) -> Exception:
     anything else logged with its traceback."""
     if isinstance(exc, TitanError):
         return exc
+    if isinstance(exc, psycopg.DataError):  # got past the tool's schema: the caller's fault
+        log.warning("tool %s: a value cannot be stored: %s", name, exc)
+        return ValidationError(
+            f"a value cannot be stored ({str(exc).splitlines()[0][:200]}); nothing was changed"
+        )
     if isinstance(exc, (PoolTimeout, psycopg.OperationalError)):
         log.warning("tool %s: the database is unavailable: %s", name, exc)
         return DatabaseError(

@@ -247,7 +247,8 @@ async def test_orders_are_found_by_customer_status_sku_and_due_date(
     [
         ({"limit": 0}, "limit must be 1 to 500"),
         ({"limit": 501}, "limit must be 1 to 500"),
-        ({"offset": -1}, "offset must be 0 or more"),
+        ({"offset": -1}, "offset must be 0 to 1,000,000"),
+        ({"offset": 10**20}, "offset must be 0 to 1,000,000"),
         ({"status": "LOST"}, "status 'LOST' is not one of CREATED, VALIDATED"),
     ],
 )

@@ -18,6 +18,7 @@ Requests larger than `MAX_BODY_BYTES` are refused with 413 before they are read 
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote_to_bytes
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -120,7 +121,10 @@ async def _invalid(_: Request, exc: Exception) -> JSONResponse:
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    response = error_response(exc.status_code, code, str(exc.detail))
+    for name, value in (exc.headers or {}).items():  # a 405's Allow, among others
+        response.headers.setdefault(name, value)
+    return response
 
 
 RETRY_AFTER_S = 5
@@ -152,12 +156,62 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(psycopg.OperationalError, _database_down)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(psycopg.DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
 
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (a NUL in text, a number out of its range) that got
+    past the checks at the boundary: the request's fault, refused, nothing changed."""
+    log.warning("%s %s: a value cannot be stored: %s", request.method, request.url.path, exc)
+    return error_response(
+        422, "validation_error",
+        f"a value in the request cannot be stored ({str(exc).splitlines()[0][:200]}); nothing "
+        "was changed",
+    )  # fmt: skip
+
+
+MAX_JSON_DEPTH = 64
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply a JSON text nests arrays and objects (strings skipped), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def unreadable(text: bytes, what: str) -> str | None:
+    """Why a path, query or body cannot be taken as text, or None: not UTF-8, or a NUL."""
+    try:
+        decoded = unquote_to_bytes(text).decode() if what != "body" else text.decode()
+    except UnicodeDecodeError:
+        return f"the request's {what} is not valid UTF-8"
+    if "\x00" in decoded or (what == "body" and "\\u0000" in decoded.lower()):
+        return f"the request's {what} holds a NUL character (\\u0000), which no text may hold"
+    return None
+
+
 class BodyLimit:
-    """ASGI middleware: refuse request bodies over `limit` bytes with 413.
+    """ASGI middleware: refuse request bodies over `limit` bytes with 413, and text Titan
+    cannot take with 422 — a path or query that is not UTF-8 or holds a NUL, a body that is not
+    UTF-8, holds a NUL or nests JSON deeper than `MAX_JSON_DEPTH`.
 
     Bodies are read here, up to the limit, and replayed to the app: JSON requests are small,
     and a body cut off half-way must never reach a route.
@@ -168,27 +222,26 @@ class BodyLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._refuse(scope, receive, send)
-                return
-        chunks: list[bytes] = []
-        size, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await self._refuse(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        problem = unreadable(scope.get("raw_path") or scope["path"].encode(), "path")
+        problem = problem or unreadable(scope.get("query_string", b""), "query")
+        if problem:
+            await error_response(422, "validation_error", problem)(scope, receive, send)
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        body = await self._read(scope, receive, send)
+        if body is None:
+            return
+        problem = unreadable(body, "body")
+        if problem is None and json_depth(body) > MAX_JSON_DEPTH:
+            problem = f"the request's JSON nests deeper than {MAX_JSON_DEPTH} levels"
+        if problem:
+            await error_response(422, "validation_error", problem)(scope, receive, send)
+            return
         sent = False
 
         async def replay() -> Message:
@@ -199,6 +252,27 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None when it was refused as too large (or the client left)."""
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._refuse(scope, receive, send)
+                return None
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(

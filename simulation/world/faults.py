@@ -127,8 +127,14 @@ async def start_fault(
 
 
 async def end_faults(conn: AsyncConn, machine_id: str, *, at: datetime) -> int:
-    """End the faults in play on a machine at `at`; how many ended."""
+    """End the faults in play on a machine at `at`; how many ended (NotFoundError for a
+    machine that does not exist)."""
     async with conn.transaction():
+        cur = await conn.execute("select 1 from equipment where machine_id = %s", (machine_id,))
+        if await cur.fetchone() is None:
+            raise NotFoundError(
+                f"machine {machine_id} does not exist", entity="machine", id=machine_id
+            )
         cur = await conn.execute(
             "update sim_ground_truth set ended_at = greatest(%(at)s, started_at) "
             "where machine_id = %(m)s and ended_at is null",

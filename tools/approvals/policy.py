@@ -42,9 +42,11 @@ from pydantic import JsonValue
 from tools.accounts.permissions import Permission
 from tools.communications.inquiries import INQUIRY_LIFECYCLE
 from tools.communications.inquiries import Status as InquiryStatus
+from tools.communications.notifications import known_recipient
 from tools.communications.templates import STAFF_ROLES
 from tools.core import clock
 from tools.core.db import AsyncConn
+from tools.core.errors import ValidationError
 from tools.core.settings import Settings
 from tools.maintenance.work_orders import WORK_ORDER_LIFECYCLE, WorkOrderStatus
 from tools.orders.lifecycle import ORDER_LIFECYCLE, OrderStatus
@@ -185,7 +187,17 @@ async def _apply_schedule(
 
 async def _send_message(conn: AsyncConn, args: dict[str, Any], _: Settings) -> Verdict | None:
     recipient = str(args.get("recipient", ""))
-    if recipient in STAFF_ROLES:
+    if recipient.removeprefix("role:") in STAFF_ROLES:
+        return None
+    try:
+        await known_recipient(conn, recipient)
+    except ValidationError:
+        return None  # the operation says whom it may write to
+    staff = await _one(
+        conn, "select 1 as staff from users where user_id = %(r)s or lower(email) = lower(%(r)s)",
+        {"r": recipient},
+    )  # fmt: skip
+    if staff is not None:
         return None
     return Verdict(
         reason=f"the message goes outside the team, to {recipient}",

@@ -264,10 +264,42 @@ async def notify_for_event(
     )
 
 
+_KNOWN = """
+select exists (select 1 from users where user_id = %(r)s or lower(email) = %(r)s)
+    or exists (select 1 from notification_roles where lower(address) = %(r)s)
+    or exists (select 1 from customers where lower(customer_id) = %(r)s
+               or split_part(lower(contact_email), '@', 2) = %(d)s)
+    or exists (select 1 from suppliers where lower(supplier_id) = %(r)s
+               or split_part(lower(contact_email), '@', 2) = %(d)s)
+    as known
+"""
+
+
+async def known_recipient(conn: AsyncConn, recipient: str) -> None:
+    """ValidationError unless `recipient` is someone Titan knows: a staff role (`planner`, or
+    `role:planner`), a user (by ID or email), an address of the role directory, a customer or
+    supplier (by ID), or an email address at a customer's or a supplier's domain."""
+    wanted = recipient.strip().lower()
+    if wanted.removeprefix("role:") in templates.STAFF_ROLES:
+        return
+    domain = wanted.rsplit("@", 1)[1] if wanted.count("@") == 1 else ""
+    cur = await conn.execute(_KNOWN, {"r": wanted, "d": domain})
+    row = await cur.fetchone()
+    if row is None or not row["known"]:
+        raise ValidationError(
+            f"{recipient!r} is not a recipient Titan knows: write to a staff role "
+            f"({', '.join(templates.STAFF_ROLES)}), a user, a customer or supplier, or an email "
+            "address at a customer's or supplier's domain",
+            field="recipient",
+        )
+
+
 async def send_notification(
     conn: AsyncConn, actor: Actor, message: NewNotification, *, idempotency_key: str | None = None
 ) -> Notification:
-    """Write one hand-written message as a PENDING notification."""
+    """Write one hand-written message as a PENDING notification, to a recipient Titan knows
+    (`known_recipient`)."""
+    await known_recipient(conn, message.recipient)
 
     async def run() -> Notification:
         about_order = message.entity_id if message.entity_type == "order" else None

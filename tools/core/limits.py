@@ -7,6 +7,8 @@ from tools.core.errors import ValidationError
 MAX_REASON = 500  # a hold, cancel, delay or adjustment reason
 MAX_NOTE = 2000  # free-text notes on an order
 MAX_PAGE = 500  # rows one list call returns at most
+MAX_QUANTITY = 1_000_000  # units on one line or in one move: more is a typo, not an order
+MAX_OFFSET = 1_000_000  # rows a page may skip
 
 
 def require_text(value: str, what: str, *, limit: int = MAX_REASON) -> str:
@@ -20,9 +22,11 @@ def require_text(value: str, what: str, *, limit: int = MAX_REASON) -> str:
 
 
 def check_quantity(quantity: int, what: str) -> int:
-    """`quantity` when it is a whole number of at least 1; else ValidationError."""
+    """`quantity` when it is a whole number from 1 to `MAX_QUANTITY`; else ValidationError."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise ValidationError(f"{what} must be a whole number of at least 1, got {quantity!r}")
+    if quantity > MAX_QUANTITY:
+        raise ValidationError(f"{what} of {quantity:,} is more than {MAX_QUANTITY:,} units")
     return quantity
 
 
@@ -30,5 +34,5 @@ def check_page(limit: int, offset: int) -> None:
     """ValidationError unless 1 ≤ limit ≤ MAX_PAGE and offset ≥ 0."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be 1 to {MAX_PAGE}, got {limit}")
-    if offset < 0:
-        raise ValidationError(f"offset must be 0 or more, got {offset}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ValidationError(f"offset must be 0 to {MAX_OFFSET:,}, got {offset}")

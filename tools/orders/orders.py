@@ -6,7 +6,7 @@ Moving an order further along (hold, release, cancel, production, completion) li
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ from tools.orders.lifecycle import (
 )
 
 MAX_LINES = 50
+MAX_LEAD_TIME = timedelta(days=2 * 365)  # an order due later than this is a typo, not a plan
 
 
 class OrderSummary(OrderHeader):
@@ -56,6 +57,11 @@ def _check_draft(draft: OrderDraft, now: datetime) -> None:
     if draft.due_at <= now:
         raise ValidationError(
             f"due_at {draft.due_at.isoformat()} is not in the future (now is {now.isoformat()})"
+        )
+    if draft.due_at > now + MAX_LEAD_TIME:
+        raise ValidationError(
+            f"due_at {draft.due_at:%Y-%m-%d} is more than {MAX_LEAD_TIME.days // 365} years "
+            f"ahead; an order is due by {(now + MAX_LEAD_TIME):%Y-%m-%d} at the latest"
         )
     if draft.priority is not None and not 1 <= draft.priority <= 5:
         raise ValidationError(f"priority runs from 1 (first) to 5, got {draft.priority}")

@@ -38,7 +38,8 @@ TypePrefix = Annotated[
     ),
 ]
 After = Annotated[
-    int | None, Query(ge=0, description="Start after this event ID (0: from the first).")
+    int | None,
+    Query(ge=0, le=2**63 - 1, description="Start after this event ID (0: from the first)."),
 ]
 LastEventId = Annotated[
     str | None,

@@ -13,6 +13,7 @@ from tools.accounts.accounts import Principal
 from tools.accounts.permissions import Permission as P
 from tools.communications import notifications as communications
 from tools.communications.notifications import Notification, NotificationQuery
+from tools.core.limits import MAX_OFFSET
 from tools.inventory import stock as inventory
 from tools.inventory.ledger import StockLevel
 from tools.logistics import shipments as logistics
@@ -25,6 +26,7 @@ from tools.orders.lifecycle import Order
 from tools.orders.orders import OrderSummary
 
 router = APIRouter(tags=["plant"])
+
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Filter = Annotated[str | None, Query(max_length=100)]
@@ -62,7 +64,7 @@ async def list_orders(
     status: Filter = None,
     sku: Filter = None,
     limit: Limit = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[OrderSummary]:
     async with service_of(request).pool.connection() as conn:
         return await orders.list_orders(

@@ -1,8 +1,9 @@
 """Bad input gets a clear 4xx and changes nothing, over a real server's kept-alive connection:
 NUL characters and bytes that are not UTF-8 in paths, queries and bodies, JSON nested past any
-reason, offsets past any page, a method a route does not take (405 with Allow), and, through
-the tools every caller passes, a due date centuries away, a quantity past any order, a message
-to no one Titan knows, a fault pattern ended on a machine that does not exist."""
+reason, offsets past any page, a method a route does not take (405 with Allow), a body value of
+another type or a field no route knows, and, through the tools every caller passes, a due date
+centuries away, a quantity past any order, a message to no one Titan knows, a fault pattern
+ended on a machine that does not exist."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ HTTP_CASES: list[tuple[str, str, Any, str]] = [
     ("POST", "/chat", b"[" * 100_000 + b"]" * 100_000, "nests deeper than 64 levels"),
     ("GET", "/orders?offset=99999999999999999999", None, "offset"),
     ("POST", "/sim/equipment/PHX-CNC-999/pattern", {"pattern": None}, "PHX-CNC-999 does not"),
+    # JSON bodies take the declared types only, and no fields the route does not know.
+    ("POST", "/sim/equipment/PHX-CNC-007/pattern", {"pattern": None, "replace": 0}, "replace"),
+    ("POST", "/sim/rates", {"speed": "60"}, "body.speed"),
+    ("POST", "/chat", {"message": "hello", "priority": "urgent"}, "body.priority"),
 ]
 
 

@@ -74,6 +74,14 @@ def test_quantities_and_money_keep_their_sign_and_size() -> None:
     assert of("ORD-10011 will be two days late", "days") == [Decimal(2)]
 
 
+def test_a_run_of_digits_is_one_number_read_from_its_start() -> None:
+    # Read once from where the run starts (a pasted 4,000-digit run took seconds when every digit
+    # was tried as a start), never from inside it: "1.5" is not also a 5, nor "10,000" a 000.
+    assert of("7" * 4000, "number") == [Decimal("7" * 4000)]
+    assert of("scrap 1.5 kg", "weight") == [Decimal("1.5")]
+    assert of("reserve 10,000 housings", "number") == [Decimal(10_000)]
+
+
 def test_dates_and_periods_are_read_on_the_plant_clock() -> None:
     [window] = of("Book WO-3005 for tomorrow morning, 08:00 to 12:00", "period")
     assert window == (datetime(2026, 3, 3, 8, tzinfo=UTC), datetime(2026, 3, 3, 12, tzinfo=UTC))

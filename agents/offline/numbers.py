@@ -53,7 +53,12 @@ WORDS = {
     "a few": 3,
 }
 _WORD = "|".join(sorted((re.escape(w) for w in WORDS), key=len, reverse=True))
-_DIGITS = r"(?:[-−–]\s?)?\d[\d,]*(?:\.\d+)?(?:\s*(?:[x×*]\s*10\s*\^\s*-?\d+|e\+?\d+|\^\s*\d+))?"
+# A number starts where a run of digits does (never inside one): a long run is then tried once,
+# not from each of its digits, which made a message of 4,000 digits take seconds to read.
+_DIGITS = (
+    r"(?:[-−–]\s?)?(?<![\d,.])\d[\d,]*(?:\.\d+)?"
+    r"(?:\s*(?:[x×*]\s*10\s*\^\s*-?\d+|e\+?\d+|\^\s*\d+))?"
+)
 _AMOUNT = rf"(?:{_DIGITS}|\b(?:{_WORD})\b)"
 
 _MONEY = re.compile(

@@ -314,11 +314,7 @@ def create_app(
         "simulation control and live events.",
         version="0.1.0",
         lifespan=lifespan,
-        responses={
-            401: {"model": errors.ErrorResponse},
-            403: {"model": errors.ErrorResponse},
-            422: {"model": errors.ErrorResponse},
-        },
+        responses=errors.COMMON_RESPONSES,
     )
     errors.install(app)
     app.add_middleware(RequestMetrics, metrics=metrics)

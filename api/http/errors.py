@@ -18,6 +18,7 @@ Requests larger than `MAX_BODY_BYTES` are refused with 413 before they are read 
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import psycopg
@@ -77,6 +78,31 @@ class ErrorResponse(BaseModel):
     """What every error response carries."""
 
     error: ErrorBody
+
+
+# Statuses any route may answer, documented once for all of them (an unknown ID, a state that
+# forbids the change, a body too large, a database that cannot serve, a method it does not take).
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": what}
+    for status, what in (
+        (401, "No valid API key."),
+        (403, "The key's role lacks the permission."),
+        (404, "No such entity."),
+        (405, "The route does not take this method (see Allow)."),
+        (409, "The entity's state does not allow it, or it was decided already."),
+        (413, "The body is too large."),
+        (422, "The request is invalid: what is wrong and what is valid."),
+        (503, "The database is unavailable (see Retry-After)."),
+    )
+}
+# For a route that answers with a stream or a file: its errors are still JSON.
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+        "description": spec["description"],
+    }
+    for status, spec in COMMON_RESPONSES.items()
+}
 
 
 def error_response(

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, JsonValue, model_validator
 
 from agents.runtime import ChatResult
 from api.http.auth import needs
+from api.http.body import Body
 from api.http.service import Service, service_of
 from mcp_servers.gate import decide_client_request, run_by_service
 from mcp_servers.runtime import Plant
@@ -31,7 +32,7 @@ StatusFilter = Literal["pending", "approved", "rejected", "edited", "expired", "
 ApprovalId = Annotated[str, Path(pattern=r"^APR-[A-Z0-9]{1,40}$", description="An approval ID.")]
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(Body):
     decision: Decision
     reason: str | None = Field(default=None, max_length=2000, description="Why (for reject).")
     args: dict[str, JsonValue] | None = Field(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.http.auth import needs
+from api.http.errors import JSON_ERRORS
 from api.http.service import service_of
 from tools.accounts.accounts import Principal
 from tools.accounts.permissions import Permission as P
@@ -51,7 +52,12 @@ async def audit_trail(
         return await audit.audit_trail(conn, query)
 
 
-@router.get("/audit/export", response_class=StreamingResponse, summary="Export as CSV")
+@router.get(
+    "/audit/export",
+    response_class=StreamingResponse,
+    responses=JSON_ERRORS,
+    summary="Export as CSV",
+)
 async def export_audit(
     request: Request,
     _: Annotated[Principal, needs(P.REPORT_EXPORT)],

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 
 from agents.runtime import ChatResult, ThreadSummary, new_thread_id
 from api.http.auth import needs
-from api.http.errors import status_of
+from api.http.body import Body
+from api.http.errors import JSON_ERRORS, status_of
 from api.http.service import service_of
 from tools.accounts.accounts import Principal
 from tools.accounts.permissions import Permission as P
@@ -27,7 +28,7 @@ router = APIRouter(tags=["chat"])
 ThreadId = Annotated[str, Path(pattern=THREAD_ID, description="A thread's ID.")]
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(Body):
     message: str = Field(
         min_length=1,
         max_length=MAX_MESSAGE_CHARS,
@@ -81,7 +82,12 @@ def _closing(result: ChatResult) -> list[ServerSentEvent]:
     return found
 
 
-@router.post("/chat/stream", response_class=EventSourceResponse, summary="Ask, as a stream")
+@router.post(
+    "/chat/stream",
+    response_class=EventSourceResponse,
+    responses=JSON_ERRORS,
+    summary="Ask, as a stream",
+)
 async def chat_stream(
     request: Request, body: ChatRequest, who: Annotated[Principal, needs(P.AI_TRIGGER)]
 ) -> AsyncIterator[ServerSentEvent]:

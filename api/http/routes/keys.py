@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.http.auth import needs
+from api.http.body import Body
 from api.http.service import service_of
 from tools.accounts import accounts
 from tools.accounts.accounts import ApiKey, IssuedKey, Principal, Role
@@ -17,7 +18,7 @@ from tools.accounts.permissions import Permission as P
 router = APIRouter(tags=["keys"])
 
 
-class NewKey(BaseModel):
+class NewKey(Body):
     role: Role = "operator"
     user_id: str | None = Field(default=None, max_length=64, description="Made if missing.")
     label: str = Field(default="", max_length=200)

@@ -16,6 +16,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
 from api.http.auth import needs
+from api.http.errors import JSON_ERRORS
 from api.http.service import Service, service_of
 from tools.accounts.accounts import Principal
 from tools.accounts.permissions import Permission as P
@@ -78,7 +79,12 @@ async def _follow(
                 return
 
 
-@router.get("/events/stream", response_class=EventSourceResponse, summary="Stream events")
+@router.get(
+    "/events/stream",
+    response_class=EventSourceResponse,
+    responses=JSON_ERRORS,
+    summary="Stream events",
+)
 async def event_stream(
     request: Request,
     _: Annotated[Principal, needs(P.REPORT_VIEW)],
@@ -146,7 +152,12 @@ async def _batch(service: Service, event: events.Event, machines: set[str] | Non
     return ReadingBatch(event_id=event.event_id, batch_id=str(event.entity_id), readings=found)
 
 
-@router.get("/sensors/stream", response_class=EventSourceResponse, summary="Stream readings")
+@router.get(
+    "/sensors/stream",
+    response_class=EventSourceResponse,
+    responses=JSON_ERRORS,
+    summary="Stream readings",
+)
 async def sensor_stream(
     request: Request,
     _: Annotated[Principal, needs(P.MACHINE_VIEW)],

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field, JsonValue
 
 from api.http.auth import needs
+from api.http.body import Body
 from api.http.service import Service, service_of
 from simulation import state
 from simulation.config import GeneratorName
@@ -117,7 +118,7 @@ async def scenario(
     return _answer(await _command(service_of(request), "scenario", {"name": key}), response)
 
 
-class PatternRequest(BaseModel):
+class PatternRequest(Body):
     pattern: str | None = Field(
         description=f"One of {', '.join(PATTERNS)}; null ends the faults in play."
     )
@@ -162,7 +163,7 @@ async def pattern(
     return PatternOutcome(machine_id=machine_id, fault=fault)
 
 
-class RatesRequest(BaseModel):
+class RatesRequest(Body):
     rates: dict[GeneratorName, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     enabled: dict[GeneratorName, bool] = Field(default_factory=dict)
     speed: float | None = Field(default=None, gt=0, le=86_400)
@@ -206,7 +207,7 @@ async def resume(
     return _answer(await _command(service_of(request), "resume", {}), response)
 
 
-class ResetRequest(BaseModel):
+class ResetRequest(Body):
     seed: int | None = Field(default=None, ge=0, description="Default: the engine's seed.")
 
 

@@ -101,6 +101,11 @@ def route_permissions(app: FastAPI) -> list[tuple[str, str, Permission | None]]:
     return sorted(found, key=lambda r: (r[1], r[0]))
 
 
+def api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
+    """Each API route of `app` with its whole path (included routers' prefixes put in)."""
+    return _api_routes(app.routes, "")
+
+
 def _api_routes(routes: Sequence[BaseRoute], prefix: str) -> Iterator[tuple[str, APIRoute]]:
     for route in routes:
         if isinstance(route, APIRoute):

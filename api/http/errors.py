@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field, JsonValue
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tools.core.errors import (
@@ -144,13 +145,27 @@ async def _invalid(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", f"the request is invalid: {fields}", details)
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     response = error_response(exc.status_code, code, str(exc.detail))
-    for name, value in (exc.headers or {}).items():  # a 405's Allow, among others
+    for name, value in (exc.headers or {}).items():
         response.headers.setdefault(name, value)
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_methods_at(request))
     return response
+
+
+def _methods_at(request: Request) -> list[str]:
+    """Every method some route at the request's path takes (a path's GET and POST are often
+    two routes, and a 405 names the methods of the whole path)."""
+    from api.http.auth import api_routes
+
+    methods: set[str] = set()
+    for path, route in api_routes(request.app):
+        if compile_path(path)[0].fullmatch(request.url.path):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 RETRY_AFTER_S = 5

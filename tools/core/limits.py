@@ -9,6 +9,7 @@ MAX_NOTE = 2000  # free-text notes on an order
 MAX_PAGE = 500  # rows one list call returns at most
 MAX_QUANTITY = 1_000_000  # units on one line or in one move: more is a typo, not an order
 MAX_OFFSET = 1_000_000  # rows a page may skip
+MACHINE_ID = r"^[A-Z]{3}-[A-Z]{2,5}-[0-9]{3}$"  # as the equipment table's check says
 
 
 def require_text(value: str, what: str, *, limit: int = MAX_REASON) -> str:

@@ -7,10 +7,10 @@ agent runtime's advisory lock and the approvals row's `PENDING → decided` upda
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self, cast
+from typing import Annotated, Any, Literal, Self, cast
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field, JsonValue, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from agents.runtime import ChatResult
 from api.http.auth import needs
@@ -35,8 +35,8 @@ ApprovalId = Annotated[str, Path(pattern=r"^APR-[A-Z0-9]{1,40}$", description="A
 class DecisionRequest(Body):
     decision: Decision
     reason: str | None = Field(default=None, max_length=2000, description="Why (for reject).")
-    args: dict[str, JsonValue] | None = Field(
-        default=None, description="The changed arguments (for edit)."
+    args: dict[str, Any] | None = Field(
+        default=None, description="The changed arguments (for edit): a JSON object."
     )
 
     @model_validator(mode="after")

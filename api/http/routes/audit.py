@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 
 from api.http.auth import needs
 from api.http.errors import JSON_ERRORS
@@ -20,6 +21,16 @@ from tools.accounts.accounts import Principal
 from tools.accounts.permissions import Permission as P
 from tools.governance import audit
 from tools.governance.audit import MAX_AUDIT_ROWS, AuditQuery, AuditTrail
+
+
+def _iso_only(value: object) -> object:
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("a time is written like 2026-03-02T06:00:00Z, not as a number")
+    return value
+
+
+# A time in a query: ISO 8601 only (a bare number is not read as seconds since 1970).
+Instant = Annotated[datetime, BeforeValidator(_iso_only)]
 
 router = APIRouter(tags=["governance"])
 
@@ -38,8 +49,8 @@ async def audit_trail(
     entity_type: Filter = None,
     entity_id: Filter = None,
     actor_id: Filter = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_ROWS)] = 100,
 ) -> AuditTrail:
@@ -61,8 +72,8 @@ async def audit_trail(
 async def export_audit(
     request: Request,
     _: Annotated[Principal, needs(P.REPORT_EXPORT)],
-    since: datetime,
-    until: datetime,
+    since: Instant,
+    until: Instant,
     entity_type: Filter = None,
     actor_id: Filter = None,
 ) -> StreamingResponse:

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from api.http.auth import needs
 from api.http.service import service_of
@@ -15,6 +15,7 @@ from tools.accounts.accounts import Principal
 from tools.accounts.permissions import Permission as P
 from tools.core import clock
 from tools.core.events import Event
+from tools.core.limits import MACHINE_ID
 from tools.machine_data import production
 from tools.machine_data.production import OeeFigures
 from tools.machine_data.sensors import SENSORS
@@ -111,7 +112,8 @@ async def sensor_history(
     request: Request,
     _: Annotated[Principal, needs(P.MACHINE_VIEW)],
     machine: Annotated[
-        list[str] | None, Query(max_length=50, description="Only these machines (repeatable).")
+        list[Annotated[str, StringConstraints(pattern=MACHINE_ID)]] | None,
+        Query(max_length=50, description="Only these machines (repeatable), e.g. PHX-CNC-007."),
     ] = None,
     points: Annotated[int, Query(ge=2, le=500, description="Readings per sensor.")] = 40,
 ) -> list[SensorSeries]:

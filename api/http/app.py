@@ -62,6 +62,7 @@ from tools.core.operations import SYSTEM
 from tools.core.settings import configure_logging, get_settings
 from tools.demo import plant as demo_plant
 from tools.reactors import rules as reactors
+from tools.reactors import timed
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,29 @@ async def _expire(
             waiting.cancel()
 
 
+TIMED_RULES_S = 5.0
+
+
+async def timed_rules_round(service: Service) -> dict[str, int]:
+    """One round of the plant's timed rules (`tools.reactors.timed`); what each changed."""
+    async with service.pool.connection() as conn:
+        done = await timed.run_round(conn, get_settings())
+    if any(done.values()):
+        log.info("plant rules: %s", ", ".join(f"{k} {v}" for k, v in done.items() if v))
+    return done
+
+
+async def _timed_rules(service: Service, stopping: asyncio.Event, leading: asyncio.Event) -> None:
+    """Every `TIMED_RULES_S` seconds in the leading process: a round of the timed rules. With
+    the simulation the engine judges heartbeats at its own tick; without it (real machines),
+    this does."""
+    while not stopping.is_set():
+        if leading.is_set() and not service.simulating:
+            await timed_rules_round(service)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), TIMED_RULES_S)
+
+
 def create_app(
     *,
     database_url: str | None = None,
@@ -265,6 +289,11 @@ def create_app(
                 lambda: _expire(service, settings.approval_ttl, stopping, leadership.leading),
                 stopping,
             )
+            rules = keep.start(
+                "plant-rules",
+                lambda: _timed_rules(service, stopping, leadership.leading),
+                stopping,
+            )
             mqtt_url = settings.ingest_mqtt_url
             ingest = (
                 keep.start(
@@ -295,6 +324,7 @@ def create_app(
                     await ingest  # stores what it received, before the engine stops
                 await leader
                 await expirer
+                await rules
                 if engine is not None:
                     engine.set()
                 hub.stop()

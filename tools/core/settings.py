@@ -125,6 +125,15 @@ class Settings(BaseSettings):
             "the user's role; unset, as `local` (a supervisor: whoever started the process)."
         ),
     )
+    heartbeat_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description=(
+            "A running or idle machine whose last heartbeat is older than this (plant seconds) "
+            "goes DOWN; the leading service process checks every few seconds."
+        ),
+    )
     metrics_public: bool = Field(
         default=False,
         description=(

@@ -3,4 +3,4 @@
 Its public API is its modules; import the one you need (`from tools.reactors import purchasing`).
 """
 
-__all__ = ["purchasing", "rules"]
+__all__ = ["purchasing", "rules", "timed"]

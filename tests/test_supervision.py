@@ -1,6 +1,7 @@
 """Background work stays alive: a task that fails is restarted with backoff, counted, and shown
 as down meanwhile; the service's event follower comes back after its database connection is
-terminated, and committed events start runs again."""
+terminated, and committed events start runs again; so does the simulation engine, which plays
+on."""
 
 from __future__ import annotations
 
@@ -93,3 +94,44 @@ async def test_the_event_follower_comes_back_after_its_connection_is_terminated(
 
     assert ready.status_code == 200 and ready.json()["down"] == []
     assert 'titan_background_restarts_total{task="triggers"} 1.0' in metrics
+
+
+async def test_the_simulation_engine_is_restarted_after_its_connection_is_terminated(
+    plant: db.AsyncConn, db_url: str
+) -> None:
+    from api.hosting.engine_host import APPLICATION_NAME as ENGINE
+
+    with anyio.fail_after(90):
+        async with running_app(db_url, simulate=True) as app:
+            service: Service = app.state.titan
+            while not await _engine_connections(plant, ENGINE):
+                await asyncio.sleep(0.05)
+            await plant.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity "
+                "where application_name = %s",
+                (ENGINE,),
+            )
+            await plant.commit()
+            while not service.metrics.restarts.labels(task="simulation")._value.get():
+                await asyncio.sleep(0.05)
+            while not await _engine_connections(plant, ENGINE):
+                await asyncio.sleep(0.05)
+            ticked = await _ticks(plant)
+            while await _ticks(plant) == ticked:  # the engine plays on
+                await asyncio.sleep(0.05)
+
+
+async def _engine_connections(conn: db.AsyncConn, name: str) -> int:
+    cur = await conn.execute(
+        "select count(*) as n from pg_stat_activity where application_name = %s", (name,)
+    )
+    row = await cur.fetchone()
+    await conn.commit()
+    return int(row["n"]) if row else 0
+
+
+async def _ticks(conn: db.AsyncConn) -> object:
+    cur = await conn.execute("select plant_time from sim_state")
+    row = await cur.fetchone()
+    await conn.commit()
+    return row["plant_time"] if row else None

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from api.hosting.leadership import wait_for
 from api.http.service import Service
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 FOLLOW_S = 0.5  # how often a standing-by process reads the engine's plant time
 STANDBY_S = 2.0  # how often it tries the engine lock
+APPLICATION_NAME = "titan-simulation"
 
 
 async def follow(conn: db.AsyncConn, followed: clock.FollowedClock) -> None:
@@ -84,10 +86,21 @@ async def _play(
                 return
 
 
+async def _play_connected(
+    url: str, base: SimConfig, followed: clock.FollowedClock, stop: asyncio.Event
+) -> None:
+    """`_play` on a connection of its own, so that a run the supervisor restarts after a lost
+    connection starts on a fresh one."""
+    named = make_conninfo(url, application_name=APPLICATION_NAME)  # seen in pg_stat_activity
+    async with await db.connect(named) as conn:
+        await _play(conn, base, followed, stop)
+
+
 @asynccontextmanager
 async def engine_running(service: Service, seed: int) -> AsyncIterator[asyncio.Event]:
-    """Run the engine (or stand by for it) in the background on a connection of its own; set
-    the yielded event to stop it: the engine ends its tick and releases its lock.
+    """Run the engine (or stand by for it) in the background on a connection of its own,
+    restarted when it fails; set the yielded event to stop it: the engine ends its tick and
+    releases its lock.
 
     From the start this process's clock is plant time: the engine's once it runs here, the
     followed one while it stands by."""
@@ -97,13 +110,17 @@ async def engine_running(service: Service, seed: int) -> AsyncIterator[asyncio.E
         start = await state.resume_time(conn, wall=clock.SystemClock().now())
         followed = clock.FollowedClock(start, saved.speed if saved else base.speed)
         await follow(conn, followed)
-        previous = clock.set_clock(followed)
-        stop = asyncio.Event()
-        task = asyncio.create_task(_play(conn, base, followed, stop), name="titan-simulation")
-        try:
-            yield stop
-        finally:
-            stop.set()
-            with suppress(asyncio.CancelledError):
-                await task
-            clock.set_clock(previous)
+    previous = clock.set_clock(followed)
+    stop = asyncio.Event()
+    # Supervised like the rest of the service's background work: an engine that fails (its
+    # database connection lost) is restarted, on a fresh connection, and counted.
+    task = service.supervisor.start(
+        "simulation", lambda: _play_connected(service.url, base, followed, stop), stop
+    )
+    try:
+        yield stop
+    finally:
+        stop.set()
+        with suppress(asyncio.CancelledError):
+            await task
+        clock.set_clock(previous)

@@ -1,8 +1,8 @@
 """The service's background work, kept alive: each long-running task (the event hub, the
-reactors, the event follower, leadership, the approvals' rounds, the ingest) runs under
-`Supervisor.run`, which restarts it with exponential backoff when it fails or ends before the
-service stops, logs each failure once with its cause, counts restarts, and tells `/ready` which
-tasks are down meanwhile.
+reactors, the event follower, leadership, the approvals' rounds, the plant rules, the ingest,
+the simulation engine) runs under `Supervisor.run`, which restarts it with exponential backoff
+when it fails or ends before the service stops, logs each failure once with its cause, counts
+restarts, and tells `/ready` which tasks are down meanwhile.
 """
 
 from __future__ import annotations

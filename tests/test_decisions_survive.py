@@ -6,6 +6,7 @@ decision committed, nothing after it), and a real `titan serve` process finds it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -130,3 +131,85 @@ async def test_decisions_a_dead_process_left_undone_are_carried_out_once_by_the_
     client = await _request_of(plant, client_request)
     assert client["executed_at"] is not None and client["outcome"]["ok"] is True
     assert "carrying it out now" in (tmp_path / "err.txt").read_text()
+
+
+class _Service:
+    """A `titan serve --no-sim` process on the test database."""
+
+    def __init__(self, db_url: str, log: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
+        env["DATABASE_URL"] = db_url
+        self.base = f"http://127.0.0.1:{free_port()}"
+        with log.open("a") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "api.cli.main", "serve", "--no-sim", "--port",
+                 self.base.rsplit(":", 1)[1]],
+                env=env, stdout=subprocess.DEVNULL, stderr=err,
+            )  # fmt: skip
+
+    async def ready(self) -> None:
+        while True:
+            try:
+                async with httpx.AsyncClient(timeout=5) as http:
+                    if (await http.get(f"{self.base}/ready")).status_code == 200:
+                        return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+
+
+@pytest.mark.slow
+async def test_a_decision_cut_off_by_kill_9_is_carried_out_exactly_once(
+    plant: db.AsyncConn, db_url: str, tmp_path: Path
+) -> None:
+    """Killed at several moments after a decision is sent, whatever it had done by then: the
+    next service carries out every decision that was recorded, once, and none that was not."""
+    token = (await accounts.create_key(plant, SYSTEM, role="supervisor", user_id="lead")).token
+    await plant.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    log = tmp_path / "services.txt"
+    trials = [("ORD-10021", 0.0), ("ORD-10017", 0.05), ("ORD-10020", 0.3)]
+    asked: list[tuple[str, str, str]] = []  # order, thread, approval
+    async with asyncio.timeout(300):
+        service = _Service(db_url, log)
+        await service.ready()
+        for order, delay in trials:
+            async with httpx.AsyncClient(base_url=service.base, headers=headers, timeout=60) as c:
+                chat = (await c.post("/chat", json={"message": f"Cancel order {order}, the "
+                                                    "customer withdrew it"})).json()  # fmt: skip
+                approval = chat["approval"]["approval_id"]
+                asked.append((order, chat["thread_id"], approval))
+                sent = asyncio.create_task(
+                    c.post(f"/approvals/{approval}/decision", json={"decision": "approve"})
+                )
+                await asyncio.sleep(delay)
+                service.proc.send_signal(signal.SIGKILL)
+                await asyncio.to_thread(service.proc.wait, 30)
+                with contextlib.suppress(httpx.HTTPError):
+                    await sent
+            # The crash was a while ago when the next service starts.
+            await plant.execute(
+                "update approvals set decided_at = decided_at - interval '10 minutes' "
+                "where settled_at is null and decided_at is not null"
+            )
+            await plant.commit()
+            service = _Service(db_url, log)
+            await service.ready()
+            while await _rows(
+                plant, "select 1 from approvals where settled_at is null and status <> 'PENDING'"
+            ):
+                await asyncio.sleep(0.2)
+        service.proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(service.proc.wait, 60)
+
+    async with open_agents(db_url) as agents:
+        for order, thread_id, approval in asked:
+            row = await _request_of(plant, approval)
+            thread = await agents.thread(thread_id)
+            if row["status"] == "PENDING":  # killed before the decision was recorded
+                assert await _events(plant, order, "CANCELLED") == 0
+                assert thread.approval is not None
+            else:
+                assert row["status"] == "APPROVED" and row["settled_at"] is not None
+                assert await _events(plant, order, "CANCELLED") == 1, order
+                assert thread.approval is None and f"Cancelled order {order}" in thread.answer

@@ -93,29 +93,15 @@ async def test_decisions_a_dead_process_left_undone_are_carried_out_once_by_the_
     await plant.execute("update approvals set decided_at = decided_at - interval '10 minutes'")
     await plant.commit()
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TITAN_")}
-    env["DATABASE_URL"] = db_url
-    port = free_port()
-    with (tmp_path / "err.txt").open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli.main", "serve", "--no-sim", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=err,
-        )  # fmt: skip
+    service = _Service(db_url, tmp_path / "err.txt")
     try:
         async with asyncio.timeout(120):
-            while True:
-                try:
-                    async with httpx.AsyncClient(timeout=5) as http:
-                        if (await http.get(f"http://127.0.0.1:{port}/ready")).status_code == 200:
-                            break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
+            await service.ready()
             while await _rows(plant, "select 1 from approvals where settled_at is null"):
                 await asyncio.sleep(0.2)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        await asyncio.to_thread(proc.wait, 60)
+        service.proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(service.proc.wait, 60)
 
     assert await _events(plant, "ORD-10017", "ON_HOLD") == 1
     assert await _events(plant, "ORD-10021", "CANCELLED") == 1

@@ -147,9 +147,9 @@ async def idempotent(
         return await run()
     if not 1 <= len(key) <= 200:
         raise ValidationError(f"idempotency key must be 1 to 200 characters, got {len(key)}")
-    scoped = isinstance(key, ScopedKey)
-    stored = f"{key.scope}/{key}" if isinstance(key, ScopedKey) else str(key)
-    fingerprint = key.fingerprint if isinstance(key, ScopedKey) else None
+    stored, fingerprint = (
+        (f"{key.scope}/{key}", key.fingerprint) if isinstance(key, ScopedKey) else (key, None)
+    )
     await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 7171))", (stored,))
     cur = await conn.execute(
         "select operation, result, fingerprint from idempotency_keys where key = %s", (stored,)
@@ -161,7 +161,7 @@ async def idempotent(
                 f"idempotency key {str(key)!r} was already used for {seen['operation']}; "
                 f"use a new key for {operation}"
             )
-        if scoped and seen["fingerprint"] != fingerprint:
+        if fingerprint is not None and seen["fingerprint"] != fingerprint:
             raise ConflictError(
                 f"idempotency key {str(key)!r} was already used for {operation} with other "
                 "arguments; repeat the first call exactly, or use a new key for a new request",

@@ -34,6 +34,12 @@ HTTP_CASES: list[tuple[str, str, Any, str]] = [
     ("POST", "/sim/equipment/PHX-CNC-007/pattern", {"pattern": None, "replace": 0}, "replace"),
     ("POST", "/sim/rates", {"speed": "60"}, "body.speed"),
     ("POST", "/chat", {"message": "hello", "priority": "urgent"}, "body.priority"),
+    # What the schema allows is accepted, and what it does not is refused: statuses are named,
+    # a key's user ID keeps to its pattern (empty is not "missing"), a rate change changes one.
+    ("GET", "/shipments?status=LOST", None, "query.status"),
+    ("POST", "/keys", {"user_id": ""}, "user ID '' must be 2-64 characters"),
+    ("POST", "/sim/rates", {"rates": {}}, "give at least one of rates, enabled or speed"),
+    ("POST", "/sim/scenarios/moon-landing", None, "path.name"),
 ]
 
 

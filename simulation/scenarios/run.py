@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, JsonValue
 
@@ -135,14 +135,17 @@ class Scenario:
 
 # The scenarios by name (their plans are in `simulation.scenarios.staging`).
 # Where each part of the full demo starts (plant minutes); the parts run at twice the pace.
-FULL_DEMO = (
+ScenarioName = Literal[
+    "phoenix-incident", "boeing-expedite", "supply-crisis", "machine-down", "faa-audit", "full-demo"
+]
+SCENARIOS: tuple[ScenarioName, ...] = get_args(ScenarioName)
+FULL_DEMO: tuple[tuple[ScenarioName, float], ...] = (
     ("phoenix-incident", 0.0),
     ("boeing-expedite", 5.0),
     ("supply-crisis", 10.0),
     ("machine-down", 20.0),
     ("faa-audit", 30.0),
 )
-SCENARIOS = (*(name for name, _ in FULL_DEMO), "full-demo")
 MINUTES = 60.0
 
 

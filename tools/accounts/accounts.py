@@ -30,7 +30,8 @@ from tools.core.operations import Actor, atomic, record
 Role = Literal["operator", "supervisor", "production_manager", "admin"]
 ROLES: tuple[Role, ...] = ("operator", "supervisor", "production_manager", "admin")
 
-_USER_ID = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+USER_ID_PATTERN = r"^[a-z][a-z0-9_.-]{1,63}$"
+_USER_ID = re.compile(USER_ID_PATTERN)
 _TOKEN = re.compile(r"^titan_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
 
 
@@ -149,7 +150,7 @@ async def create_key(
     parse_role(role)
     if len(label) > 200:
         raise ValidationError(f"a key label is at most 200 characters, got {len(label)}")
-    owner = user_id or role.replace("_", "-")
+    owner = role.replace("_", "-") if user_id is None else user_id
     async with atomic(conn):
         user = await ensure_user(conn, actor, owner, role=role)
         if rank(role) > rank(user.role):

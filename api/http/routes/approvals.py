@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Self, cast
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.runtime import ChatResult
 from api.http.auth import needs
@@ -33,6 +33,17 @@ ApprovalId = Annotated[str, Path(pattern=r"^APR-[A-Z0-9]{1,40}$", description="A
 
 
 class DecisionRequest(Body):
+    # An edit carries the changed arguments; the schema says so as well as the check below.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"decision": {"const": "edit"}}, "required": ["decision"]},
+            "then": {
+                "required": ["args"],
+                "properties": {"args": {"type": "object", "minProperties": 1}},
+            },
+        }
+    )
+
     decision: Decision
     reason: str | None = Field(default=None, max_length=2000, description="Why (for reject).")
     args: dict[str, Any] | None = Field(

@@ -12,7 +12,7 @@ from api.http.auth import needs
 from api.http.body import Body
 from api.http.service import service_of
 from tools.accounts import accounts
-from tools.accounts.accounts import ApiKey, IssuedKey, Principal, Role
+from tools.accounts.accounts import USER_ID_PATTERN, ApiKey, IssuedKey, Principal, Role
 from tools.accounts.permissions import Permission as P
 
 router = APIRouter(tags=["keys"])
@@ -20,7 +20,13 @@ router = APIRouter(tags=["keys"])
 
 class NewKey(Body):
     role: Role = "operator"
-    user_id: str | None = Field(default=None, max_length=64, description="Made if missing.")
+    user_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Made if missing.",
+        # In the schema; the account rules check it and say what a user ID may hold.
+        json_schema_extra={"pattern": USER_ID_PATTERN},
+    )
     label: str = Field(default="", max_length=200)
 
 

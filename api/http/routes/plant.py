@@ -17,12 +17,12 @@ from tools.core.limits import MAX_OFFSET
 from tools.inventory import stock as inventory
 from tools.inventory.ledger import StockLevel
 from tools.logistics import shipments as logistics
-from tools.logistics.shipments import Shipment
+from tools.logistics.shipments import Shipment, ShipmentStatus
 from tools.maintenance import health, work_orders
 from tools.maintenance.health import MachineHealth
-from tools.maintenance.work_orders import WorkOrder
+from tools.maintenance.work_orders import WorkOrder, WorkOrderStatus
 from tools.orders import orders
-from tools.orders.lifecycle import Order
+from tools.orders.lifecycle import Order, OrderStatus
 from tools.orders.orders import OrderSummary
 
 router = APIRouter(tags=["plant"])
@@ -61,7 +61,7 @@ async def list_orders(
     request: Request,
     _: Annotated[Principal, needs(P.JOB_VIEW)],
     customer_id: Filter = None,
-    status: Filter = None,
+    status: OrderStatus | None = None,
     sku: Filter = None,
     limit: Limit = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -96,7 +96,7 @@ async def shipments(
     request: Request,
     _: Annotated[Principal, needs(P.MATERIAL_VIEW)],
     order_id: Filter = None,
-    status: Filter = None,
+    status: ShipmentStatus | None = None,
     carrier_id: Filter = None,
     limit: Limit = 50,
 ) -> list[Shipment]:
@@ -111,7 +111,7 @@ async def list_work_orders(
     request: Request,
     _: Annotated[Principal, needs(P.JOB_VIEW)],
     machine_id: Filter = None,
-    status: Filter = None,
+    status: WorkOrderStatus | None = None,
     facility_id: Filter = None,
     limit: Limit = 100,
 ) -> list[WorkOrder]:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from api.http.auth import needs
 from api.http.body import Body
@@ -24,9 +24,9 @@ from api.http.service import Service, service_of
 from simulation import state
 from simulation.config import GeneratorName
 from simulation.lock import holder
-from simulation.scenarios.run import scenario_name
+from simulation.scenarios.run import ScenarioName
 from simulation.world.faults import GroundTruth, end_faults, start_fault
-from simulation.world.signals import PATTERNS
+from simulation.world.signals import PATTERNS, Pattern
 from tools.accounts.accounts import Principal
 from tools.accounts.permissions import Permission as P
 from tools.core import clock
@@ -110,20 +110,19 @@ async def status(request: Request, _: Annotated[Principal, needs(P.REPORT_VIEW)]
 async def scenario(
     request: Request,
     response: Response,
-    name: Annotated[str, Path(max_length=60)],
+    name: Annotated[ScenarioName, Path(description="The scenario.")],
     _: Annotated[Principal, needs(P.SIM_CONTROL)],
 ) -> CommandOutcome:
     """Stage a scenario (phoenix-incident, boeing-expedite, …); its steps run in plant time."""
-    key = scenario_name(name)
-    return _answer(await _command(service_of(request), "scenario", {"name": key}), response)
+    return _answer(await _command(service_of(request), "scenario", {"name": name}), response)
 
 
 class PatternRequest(Body):
-    pattern: str | None = Field(
+    pattern: Pattern | None = Field(
         description=f"One of {', '.join(PATTERNS)}; null ends the faults in play."
     )
     fails_in_hours: float = Field(
-        default=24.0, gt=0, le=24 * 60, description="Plant hours until the machine fails."
+        default=24.0, ge=0.1, le=24 * 60, description="Plant hours until the machine fails."
     )
     replace: bool = Field(default=True, description="End a fault already in play first.")
 
@@ -164,6 +163,17 @@ async def pattern(
 
 
 class RatesRequest(Body):
+    # At least one change, said in the schema as well as checked below.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["rates"], "properties": {"rates": {"minProperties": 1}}},
+                {"required": ["enabled"], "properties": {"enabled": {"minProperties": 1}}},
+                {"required": ["speed"], "properties": {"speed": {"type": "number"}}},
+            ]
+        }
+    )
+
     rates: dict[GeneratorName, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     enabled: dict[GeneratorName, bool] = Field(default_factory=dict)
     speed: float | None = Field(default=None, gt=0, le=86_400)

@@ -15,6 +15,8 @@ from tools.inventory import stock as inventory
 from tools.logistics.tracking import advance_shipment, deliver_shipment
 from tools.machine_data import sensors
 from tools.maintenance.anomalies import detect_anomalies
+from tools.orders.contracts import LineRequest, OrderDraft
+from tools.orders.orders import create_order, get_order
 from tools.reactors import rules as reactors
 
 PLANNER = Actor(type="user", id="planner")
@@ -176,3 +178,44 @@ async def test_a_validated_order_without_special_terms_gets_no_reminder(
         await rows(plant, "select 1 from notifications where source_event_id = %s", event.event_id)
         == []
     )
+
+
+@pytest.mark.anyio
+async def test_a_new_order_is_validated_by_the_plant_rules_or_held_with_the_broken_term(
+    plant: db.AsyncConn, fixed_clock: FixedClock
+) -> None:
+    def draft(customer_id: str, sku: str) -> OrderDraft:
+        due = fixed_clock.now() + timedelta(days=20)
+        return OrderDraft(
+            customer_id=customer_id, lines=[LineRequest(sku=sku, quantity=4)], due_at=due
+        )
+
+    good = await create_order(plant, PLANNER, draft("TESLA", "SKU-MH-4001"))
+    lapsing = await create_order(plant, PLANNER, draft("RIVIAN", "SKU-MH-4001"))
+    # Rivian's contract lapses before the rules see the order.
+    await plant.execute(
+        "update customers set contract_valid_until = %s where customer_id = 'RIVIAN'",
+        (fixed_clock.now().date() - timedelta(days=1),),
+    )
+
+    await reactors.process_pending(plant)
+    await reactors.process_pending(plant)  # a second pass changes nothing
+
+    assert (await get_order(plant, good.order_id)).status == "VALIDATED"
+    held = await get_order(plant, lapsing.order_id)
+    assert held.status == "ON_HOLD"
+    assert held.hold_reason is not None and "RIVIAN's contract" in held.hold_reason
+    moves = await rows(
+        plant,
+        "select to_status from order_events where order_id = %s order by order_event_id",
+        lapsing.order_id,
+    )
+    assert [m["to_status"] for m in moves] == ["CREATED", "ON_HOLD"]
+    runs = await rows(
+        plant,
+        "select r.outcome from reactor_runs r join event_log e using (event_id) "
+        "where r.reactor = 'order_validation' and e.entity_id in (%s, %s)",
+        good.order_id,
+        lapsing.order_id,
+    )
+    assert [r["outcome"] for r in runs] == ["DONE", "DONE"]

@@ -70,13 +70,17 @@ def boeing_expedite(run: ScenarioRun) -> Plan:
         )
 
     async def checked() -> None:
-        await validate_order(conn, actor, order[0])
+        # The plant rules validate a new order as it arrives; validate it here if they have not.
+        by = "by the plant rules"
+        if (await get_order(conn, order[0])).status == "CREATED":
+            await validate_order(conn, actor, order[0])
+            by = "by the scenario"
         async with conn.transaction():
             verdict = await check_order(conn, order[0])
         run.facts["compliance"] = verdict.status
         run.note(
             "contract and compliance",
-            f"{order[0]} validated; compliance {verdict.status} "
+            f"{order[0]} validated {by}; compliance {verdict.status} "
             f"({', '.join(verdict.requirements)})",
             ok=verdict.status != "NON_COMPLIANT",
         )

@@ -1,6 +1,8 @@
 """Reactors: automations that answer events, each exactly once.
 
-    order.created            → order confirmation to the customer
+    order.created            → order confirmation to the customer; the order validated against
+                               its contract (CREATED → VALIDATED), or put ON_HOLD with every
+                               broken term as the reason
     order.validated          → contract-terms reminder to planning and quality, when the
                                customer has compliance requirements or the order is a rush
     shipment.created         → tracking-number notice
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from tools.communications import notifications as communications
 from tools.core import clock, events
 from tools.core.db import AsyncConn
-from tools.core.errors import TitanError
+from tools.core.errors import TitanError, ValidationError
 from tools.core.operations import Actor, atomic
 from tools.core.settings import Settings, get_settings
 
@@ -57,6 +59,25 @@ class Skip(Exception):
 async def _notify(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
     sent = await communications.notify_for_event(conn, REACTOR, event)
     return f"{len(sent)} notification(s)"
+
+
+async def _validate(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
+    from tools.orders.orders import get_order, validate_order
+    from tools.orders.progress import hold_order
+
+    if event.entity_id is None:
+        raise Skip("the event names no order")
+    order = await get_order(conn, event.entity_id)
+    if order.status != "CREATED":
+        raise Skip(f"order {order.order_id} is {order.status} already")
+    try:
+        async with atomic(conn):
+            await validate_order(conn, REACTOR, order.order_id)
+    except ValidationError as refused:
+        why = str(refused).removesuffix("; hold or cancel it")
+        held = await hold_order(conn, REACTOR, order.order_id, reason=why[:500])
+        return f"order {held.order_id} ON_HOLD: {why}"
+    return f"order {order.order_id} VALIDATED"
 
 
 async def _terms_reminder(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
@@ -106,6 +127,7 @@ async def _stock_low(conn: AsyncConn, event: events.Event, settings: Settings) -
 
 REACTORS: tuple[Reactor, ...] = (
     Reactor("order_confirmation", "order.created", _notify),
+    Reactor("order_validation", "order.created", _validate),
     Reactor("contract_terms_reminder", "order.validated", _terms_reminder),
     Reactor("tracking_notice", "shipment.created", _notify),
     Reactor("in_transit_notice", "shipment.picked_up", _notify),

@@ -7,11 +7,12 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from mcp.server.fastmcp import Context
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from mcp_servers.runtime import ToolBox, actor_of, domain_tool, plant_of
 from tools.accounts.permissions import Permission as P
-from tools.machine_data import production, thresholds
+from tools.core.settings import get_settings
+from tools.machine_data import heartbeats, production, thresholds
 from tools.machine_data.sensors import Sensor
 from tools.maintenance import anomalies, health, prediction, work_orders
 from tools.maintenance import faults as fault_classification
@@ -35,6 +36,11 @@ Priority = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 IdempotencyKey = Annotated[
     str | None, Field(max_length=200, description="Repeat a call with the same key: no repeat.")
 ]
+
+
+class HeartbeatRisk(BaseModel):
+    machines: list[heartbeats.HeartbeatRecord]
+    facilities: list[heartbeats.FacilityRisk]
 
 
 def register(box: ToolBox) -> None:
@@ -83,6 +89,28 @@ def _register_condition(box: ToolBox) -> None:
             return await health.equipment_health(
                 conn, facility_id=facility_id, window_minutes=window_minutes
             )
+
+    @tool(box, P.MACHINE_VIEW, title="Heartbeat reliability and risk")
+    async def get_heartbeat_risk(
+        ctx: Context,  # type: ignore[type-arg]
+        machine_id: MachineId | None = None,
+        facility_id: FacilityId | None = None,
+    ) -> HeartbeatRisk:
+        """How reliably machines are heard: per machine the heartbeats missed over the last
+        half hour (error rate), the trend of their delay, connectivity OK / DEGRADED
+        (intermittent) and risk HIGH / MEDIUM / LOW, with where a HIGH-risk machine's queued
+        work could go; and each facility's risk. Use for "is PHX-CNC-007 dropping out?"."""
+        settings = get_settings()
+        async with plant_of(ctx).pool.connection() as conn, conn.transaction():
+            machines = await heartbeats.heartbeat_records(
+                conn, settings, machine_ids=[machine_id] if machine_id else None,
+                facility_id=facility_id,
+            )  # fmt: skip
+            facilities = await heartbeats.facility_risks(conn, settings)
+        wanted = {m.facility_id for m in machines}
+        return HeartbeatRisk(
+            machines=machines, facilities=[f for f in facilities if f.facility_id in wanted]
+        )
 
     @tool(box, P.MACHINE_MAINTAIN, title="Detect anomalies", write=True, idempotent=True)
     async def detect_anomalies(

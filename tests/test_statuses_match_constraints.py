@@ -22,7 +22,7 @@ from tools.inventory import ledger as stock_ledger
 from tools.inventory import reservations
 from tools.logistics import rates as shipping_rates
 from tools.logistics import shipments as logistics
-from tools.machine_data import dead_letters, ingest_status, sensors
+from tools.machine_data import dead_letters, heartbeats, ingest_status, sensors
 from tools.maintenance import anomalies, fault_types, health, work_orders
 from tools.orders import lifecycle as order_lifecycle
 from tools.purchasing import purchase_orders as purchasing
@@ -30,6 +30,8 @@ from tools.scheduling import calendar, records
 
 # (table, column) → the Literal (or tuple, or several of them) the code uses for it
 COLUMNS: dict[tuple[str, str], Any] = {
+    ("equipment", "connectivity"): heartbeats.Connectivity,
+    ("equipment", "heartbeat_risk"): heartbeats.Risk,
     ("work_orders", "kind"): [work_orders.KINDS, maintenance_server.Kind],
     ("work_orders", "priority"): [work_orders.PRIORITIES, maintenance_server.Priority],
     ("work_centers", "wc_type"): [health.WC_TYPES, maintenance_server.WcType],

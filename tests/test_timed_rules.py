@@ -14,7 +14,11 @@ from api.http.app import timed_rules_round
 from api.http.service import Service
 from tools.core import db
 from tools.core.clock import FixedClock
+from tools.core.settings import get_settings
+from tools.machine_data import heartbeats
 from tools.machine_data.sensors import move_heartbeats
+from tools.maintenance.health import machine_health
+from tools.reactors import timed
 
 pytestmark = pytest.mark.anyio
 
@@ -29,8 +33,6 @@ async def _rows(conn: db.AsyncConn, sql: str, *params: object) -> list[dict[str,
 async def test_a_machine_that_falls_silent_goes_down_once_the_timeout_passes(
     plant: db.AsyncConn, db_url: str, fixed_clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tools.core.settings import get_settings
-
     monkeypatch.setenv("TITAN_HEARTBEAT_TIMEOUT_S", "120")
     get_settings.cache_clear()
     await plant.execute("update equipment set status = 'RUNNING', last_heartbeat_at = %s",
@@ -55,8 +57,8 @@ async def test_a_machine_that_falls_silent_goes_down_once_the_timeout_passes(
             late = await timed_rules_round(service)
             again = await timed_rules_round(service)
 
-    assert early == {"machines_down": 0}
-    assert late == {"machines_down": 1} and again == {"machines_down": 0}
+    assert early["machines_down"] == 0
+    assert late["machines_down"] == 1 and again["machines_down"] == 0
     assert await _rows(plant, "select machine_id from equipment where status = 'DOWN'") == [
         {"machine_id": "PHX-CNC-007"}
     ]
@@ -68,3 +70,97 @@ async def test_a_machine_that_falls_silent_goes_down_once_the_timeout_passes(
         "where entity_type = 'equipment' and entity_id = 'PHX-CNC-007' and action = 'set_status'",
     )
     assert audited == [{"actor_id": "titan-plant-rules", "status": "DOWN"}]
+
+
+async def _beat(conn: db.AsyncConn, beats: dict[str, object]) -> None:
+    await move_heartbeats(conn, beats)  # type: ignore[arg-type]
+    await conn.commit()
+
+
+async def test_a_flapping_machine_goes_degraded_and_high_risk_and_recovers_when_steady(
+    plant: db.AsyncConn, fixed_clock: FixedClock
+) -> None:
+    settings = get_settings()
+    await plant.execute("update equipment set status = 'RUNNING', status_changed_at = %s",
+                        (fixed_clock.now(),))  # fmt: skip
+    await plant.commit()
+    machines = [r["machine_id"] for r in await _rows(plant, "select machine_id from equipment")]
+    flapping, slowing = "PHX-CNC-007", "DET-CNC-002"
+    rounds = []
+    for minute in range(1, 31):  # half an hour of beats, a minute apart
+        fixed_clock.advance(timedelta(minutes=1))
+        now = fixed_clock.now()
+        beats: dict[str, object] = {m: now for m in machines if m not in (flapping, slowing)}
+        if minute % 3 == 0:  # two beats of three never come
+            beats[flapping] = now
+        beats[slowing] = now - timedelta(seconds=minute)  # each beat a second later
+        await _beat(plant, beats)
+        rounds.append(await timed.run_round(plant, settings))
+
+    [flap] = await heartbeats.heartbeat_records(plant, settings, machine_ids=[flapping])
+    [slow] = await heartbeats.heartbeat_records(plant, settings, machine_ids=[slowing])
+    steady = await heartbeats.heartbeat_records(plant, settings, facility_id="MUC")
+    facilities = {f.facility_id: f for f in await heartbeats.facility_risks(plant, settings)}
+    stored = await _rows(
+        plant,
+        "select machine_id, status, connectivity, heartbeat_risk from equipment "
+        "where machine_id in (%s, %s)",
+        flapping,
+        slowing,
+    )
+
+    assert all(r["machines_down"] == 0 for r in rounds)  # a gap of 3 minutes is not silence
+    assert (flap.risk, flap.connectivity) == ("HIGH", "DEGRADED")
+    assert slow.risk == "MEDIUM" and slow.error_rate == 0.0 and (slow.delay_rise_s or 0) > 10
+    assert {(m.risk, m.connectivity) for m in steady} == {("LOW", "OK")}
+    # Its first beat came at minute 3; then 2 of every 3 missed: 18 missed, 10 came.
+    assert (flap.beats, flap.missed, flap.error_rate) == (10, 18, round(18 / 28, 3))
+    # A facility is judged on all its beats: its nine steady machines sent 270 more.
+    assert (facilities["PHX"].beats, facilities["PHX"].missed) == (280, 18)
+    assert facilities["PHX"].risk == "LOW"
+    assert facilities["PHX"].high == [flapping]
+    assert facilities["MUC"].risk == "LOW"
+    assert {r["machine_id"]: (r["status"], r["connectivity"], r["heartbeat_risk"])
+            for r in stored} == {flapping: ("RUNNING", "DEGRADED", "HIGH"),
+                                 slowing: ("RUNNING", "OK", "MEDIUM")}  # fmt: skip
+    degraded = await _rows(plant, "select entity_id from event_log where type = 'machine.degraded'")
+    assert degraded == [{"entity_id": flapping}]  # once, however many rounds saw it
+    judged = await machine_health(plant, flapping)
+    assert judged.status == "DEGRADED"
+    assert "heartbeats intermittent (connectivity DEGRADED)" in judged.reasons
+
+    # Steady again for the next half hour: back to OK and LOW, once each.
+    for _ in range(30):
+        fixed_clock.advance(timedelta(minutes=1))
+        await _beat(plant, {flapping: fixed_clock.now()})
+        await timed.run_round(plant, settings)
+    [back] = await heartbeats.heartbeat_records(plant, settings, machine_ids=[flapping])
+    assert (back.risk, back.connectivity, back.error_rate) == ("LOW", "OK", 0.0)
+    changes = await _rows(
+        plant,
+        "select type from event_log where entity_id = %s and type like 'machine.%%' "
+        "order by event_id",
+        flapping,
+    )
+    # DEGRADED and HIGH in the same round; LOW (at 0.1) a little before OK (below 0.1)
+    assert [c["type"] for c in changes] == [
+        "machine.degraded", "machine.risk_changed",
+        "machine.risk_changed", "machine.connectivity_restored",
+    ]  # fmt: skip
+    audited = await _rows(
+        plant,
+        "select action from audit_log where entity_id = %s and actor_id = 'titan-plant-rules' "
+        "order by audit_id",
+        flapping,
+    )
+    assert [a["action"] for a in audited] == [
+        "set_connectivity", "set_heartbeat_risk", "set_heartbeat_risk", "set_connectivity",
+    ]  # fmt: skip
+    # A day later the first half hour's beats are pruned; the second half hour's are kept.
+    history = timedelta(hours=settings.heartbeat_history_h)
+    later = fixed_clock.now() + history - timedelta(minutes=30)
+    pruned = await heartbeats.prune_heartbeats(plant, settings, now=later)
+    left = await _rows(plant, "select count(*) as n, min(at) as first from machine_heartbeats")
+    # before minute 30: 22 steady machines x 29 beats, the slowing one's 30, the flapping one's 9
+    assert pruned == 22 * 29 + 30 + 9
+    assert left[0]["n"] == 23 + 30 and left[0]["first"] == later - history

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from simulation.backfill import recent_history
 from simulation.context import rows
@@ -19,6 +20,7 @@ from simulation.world.machines import machines
 from simulation.world.monitor import detect
 from tools.communications.notifications import notify_for_event
 from tools.core import clock, events
+from tools.core.db import AsyncConn
 from tools.inventory.planning import spare_parts_for
 from tools.inventory.stock import stock_level
 from tools.machine_data.status import set_machine_status
@@ -192,6 +194,64 @@ async def _fault_work_order(run: ScenarioRun) -> WorkOrder | None:
     return open_[-1] if open_ else None
 
 
+async def _failover_schedule(
+    conn: AsyncConn, machine_id: str, which: Literal["reschedule_id", "rebalance_id"]
+) -> int | None:
+    """The schedule the failover rule proposed for the machine's latest outage, if still
+    PROPOSED."""
+    cur = await conn.execute(
+        f"select f.{which} as schedule_id from failovers f "
+        f"join schedules s on s.schedule_id = f.{which} "
+        "where f.machine_id = %s and s.status = 'PROPOSED' "
+        "order by f.failover_id desc limit 1",
+        (machine_id,),
+    )
+    row = await cur.fetchone()
+    return int(row["schedule_id"]) if row else None
+
+
+async def _apply_failover(run: ScenarioRun, m: str) -> None:
+    """The plant's failover rule proposed moving the work off the machine as it went down; the
+    planner (played here) applies that proposal, or asks for one if there is none."""
+    conn, actor = run.conn, run.ctx.actor
+    proposed = await _failover_schedule(conn, m, "reschedule_id")
+    by = "the failover rule's"
+    if proposed is None:
+        result = await reschedule_machine(
+            conn, actor, request=RescheduleRequest(machine_id=m, **run.solving())
+        )
+        if result.schedule is None:
+            run.note("rescheduled", f"no schedule: {result.reason}", ok=False)
+            return
+        proposed, by = result.schedule.schedule_id, "a new"
+    applied = await apply_schedule(conn, actor, schedule_id=proposed)
+    moved = applied.impact.operations_moved if applied.impact else 0
+    run.facts["reschedule"] = applied.schedule_id
+    run.note(
+        "rescheduled",
+        f"{by} schedule {applied.schedule_id} applied: {moved} operations moved off {m}",
+    )
+
+
+async def _apply_rebalance(run: ScenarioRun, m: str, fresh: ScheduleRequest) -> None:
+    """Once the machine has beaten steadily for a few minutes, the failover rule proposes moving
+    work back; the planner applies it (or plans afresh with `fresh` if there is none)."""
+    conn, actor = run.conn, run.ctx.actor
+    proposed = await _failover_schedule(conn, m, "rebalance_id")
+    by = "the failover rule's rebalance"
+    if proposed is None:
+        made = await propose_schedule(conn, actor, request=fresh)
+        if made.schedule is None:
+            run.note("load rebalanced", f"no schedule: {made.reason}", ok=False)
+            return
+        proposed, by = made.schedule.schedule_id, "a new plan"
+    applied = await apply_schedule(conn, actor, schedule_id=proposed)
+    on_it = sum(1 for s in applied.slots if s.machine_id == m)
+    run.facts["rebalanced"] = applied.schedule_id
+    run.note("load rebalanced", f"{by}, schedule {applied.schedule_id}: {on_it} operations on {m}")
+    run.let_go(m)
+
+
 def machine_down(run: ScenarioRun) -> Plan:
     conn, actor, m = run.conn, run.ctx.actor, DOWN_MACHINE
 
@@ -233,18 +293,7 @@ def machine_down(run: ScenarioRun) -> Plan:
         run.note("machine down", f"{m} DOWN (it was {machine.status})")
 
     async def rescheduled() -> None:
-        result = await reschedule_machine(
-            conn,
-            actor,
-            request=RescheduleRequest(machine_id=m, **run.solving()),
-        )
-        if result.schedule is None:
-            run.note("rescheduled", f"no schedule: {result.reason}", ok=False)
-            return
-        applied = await apply_schedule(conn, actor, schedule_id=result.schedule.schedule_id)
-        moved = applied.impact.operations_moved if applied.impact else 0
-        run.facts["reschedule"] = applied.schedule_id
-        run.note("rescheduled", f"schedule {applied.schedule_id}: {moved} operations moved off {m}")
+        await _apply_failover(run, m)
 
     async def recovered() -> None:
         await end_faults(conn, m, at=clock.now())
@@ -258,20 +307,12 @@ def machine_down(run: ScenarioRun) -> Plan:
         run.note("machine repaired", f"{m} back in service")
 
     async def rebalanced() -> None:
-        made = await propose_schedule(conn, actor, request=plan_request())
-        if made.schedule is None:
-            run.note("load rebalanced", f"no schedule: {made.reason}", ok=False)
-            return
-        applied = await apply_schedule(conn, actor, schedule_id=made.schedule.schedule_id)
-        on_it = sum(1 for s in applied.slots if s.machine_id == m)
-        run.facts["rebalanced"] = applied.schedule_id
-        run.note("load rebalanced", f"schedule {applied.schedule_id}: {on_it} operations on {m}")
-        run.let_go(m)
+        await _apply_rebalance(run, m, plan_request())
 
     return [
         (0, "drive failing", planned),
         (20, "machine down", went_down),
         (22, "rescheduled", rescheduled),
         (50, "machine repaired", recovered),
-        (52, "load rebalanced", rebalanced),
+        (56, "load rebalanced", rebalanced),
     ]

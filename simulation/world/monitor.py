@@ -1,7 +1,8 @@
 """The plant's condition monitoring, run by the engine: heartbeats every tick, anomaly detection
 at a set rate.
 
-Machines whose heartbeat is older than the timeout go DOWN (`tools.maintenance.health`). Anomaly
+The plant's timed rules run every tick (`tools.reactors.timed`): machines whose heartbeat is older
+than the timeout go DOWN, intermittent ones DEGRADED, a recovered machine's work moves back. Anomaly
 detection (`tools.maintenance.anomalies`) looks at the last hour of each machine that reports and
 has run steadily: in the same state (running or idle) for at least an hour and four thermal time
 constants, as vibration is judged at a steady operating state (ISO 10816) — a machine warming up
@@ -16,8 +17,9 @@ from typing import Literal
 from simulation.context import Context
 from simulation.world.machines import REPORTING, machines
 from simulation.world.signals import KINDS
-from tools.machine_data.status import mark_stale_machines_down
+from tools.core.settings import get_settings
 from tools.maintenance.anomalies import detect_anomalies
+from tools.reactors.timed import run_round
 
 WINDOW_MINUTES = 60.0
 
@@ -31,16 +33,19 @@ class MonitorGenerator:
     async def tick(self, ctx: Context, at: datetime, minutes: float) -> int:
         # Judged at the tick's time, up to which the sensors have just reported: a tick that
         # ran long (a scenario's schedule solve) is the engine's pause, not the machines'.
-        down = await mark_stale_machines_down(
-            ctx.conn, ctx.actor, timeout_s=ctx.config.heartbeat_timeout_s, as_of=at
+        # The plant's timed rules are the service's own (`tools.reactors.timed`); the engine
+        # runs them at its tick, as the service does on real time without it.
+        done = await run_round(
+            ctx.conn, get_settings(), now=at, silence_s=ctx.config.heartbeat_timeout_s
         )
-        ctx.count("machines_down", len(down))
+        down = done["machines_down"]
+        ctx.count("machines_down", down)
         rate = ctx.config.rate(self.name)
         if rate <= 0 or (self._next is not None and at < self._next):
-            return len(down)
+            return down
         self._next = at + timedelta(minutes=60.0 / rate)
         found = await detect(ctx, at)
-        return len(down) + found
+        return down + found
 
 
 async def detect(ctx: Context, at: datetime, machine_ids: list[str] | None = None) -> int:

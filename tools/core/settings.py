@@ -134,6 +134,54 @@ class Settings(BaseSettings):
             "goes DOWN; the leading service process checks every few seconds."
         ),
     )
+    heartbeat_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How often (plant seconds) a machine is expected to send a heartbeat.",
+    )
+    heartbeat_missed_beats: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description=(
+            "A running or idle machine that missed this many heartbeats in a row goes DOWN, "
+            "even before TITAN_HEARTBEAT_TIMEOUT_S."
+        ),
+    )
+    heartbeat_window_s: float = Field(
+        default=1800.0,
+        gt=0,
+        le=86_400,
+        description=(
+            "The window (plant seconds) over which the share of missed heartbeats and the trend "
+            "of their delay are judged."
+        ),
+    )
+    heartbeat_degraded_rate: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description=(
+            "A machine that missed more than this share of its heartbeats over the window is "
+            "DEGRADED (intermittent); it is OK again once the share is below half of it."
+        ),
+    )
+    heartbeat_history_h: float = Field(
+        default=24.0,
+        ge=1,
+        le=24 * 90,
+        description="How long (plant hours) each heartbeat is kept.",
+    )
+    recovery_beats: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description=(
+            "A machine back from DOWN is healthy after this many heartbeats in a row, none "
+            "missed; then moving its work back (a rebalance) is proposed."
+        ),
+    )
     metrics_public: bool = Field(
         default=False,
         description=(

@@ -26,6 +26,7 @@ from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.errors import NotFoundError, ValidationError
 from tools.core.operations import Actor, atomic, idempotent, record
+from tools.machine_data.heartbeats import record_heartbeats
 
 Sensor = Literal[
     "vibration",
@@ -251,9 +252,11 @@ async def store_new_readings(conn: AsyncConn, readings: Sequence[Reading]) -> in
 
 
 async def move_heartbeats(conn: AsyncConn, newest: Mapping[str, datetime]) -> None:
-    """Move each machine's `last_heartbeat_at` forward to its time here (never back)."""
+    """Move each machine's `last_heartbeat_at` forward to its time here (never back), and keep
+    the beat in the machine's heartbeat history (`tools.machine_data.heartbeats`)."""
     if not newest:
         return
+    await record_heartbeats(conn, newest)
     await conn.execute(
         "update equipment e set last_heartbeat_at = greatest(e.last_heartbeat_at, h.ts) "
         "from unnest(%(ids)s::text[], %(ts)s::timestamptz[]) as h(machine_id, ts) "

@@ -328,6 +328,8 @@ def _judge(
     if beat is None or beat < stale_before:
         heard = "never" if beat is None else beat.isoformat()
         return "DOWN", [f"no heartbeat since {heard}", *reasons]
+    if machine.get("connectivity") == "DEGRADED":
+        reasons.append("heartbeats intermittent (connectivity DEGRADED)")
     if reasons or (index is not None and index < 70):
         return "DEGRADED", reasons or [f"health index {index} is below 70"]
     return "UP", reasons
@@ -345,7 +347,7 @@ async def equipment_health(
     if not 0 < window_minutes <= 7 * 1440:
         raise ValidationError(f"the window must be 1 minute to 7 days long, got {window_minutes}")
     cur = await conn.execute(
-        "select machine_id, facility_id, status, last_heartbeat_at from equipment "
+        "select machine_id, facility_id, status, last_heartbeat_at, connectivity from equipment "
         "where (%(ids)s::text[] is null or machine_id = any(%(ids)s)) "
         "and (%(f)s::text is null or facility_id = %(f)s) order by machine_id",
         {"ids": None if machine_ids is None else list(machine_ids), "f": facility_id},

@@ -16,6 +16,8 @@
                                notice) or raised (TITAN_REACTOR_AUTO_PURCHASE), unless open
                                purchase orders already cover the gap
     approval.requested       → the plant manager is told a request waits, who decides, how
+    machine.down             → failover: the machine's queued work re-planned elsewhere, as a
+                               reschedule proposal (`tools.reactors.failover`)
 
 A reactor claims `(event, reactor)` in `reactor_runs` in the same transaction as its effects,
 so an event handled twice, or by two processes at once, produces nothing twice. Events are read
@@ -80,6 +82,15 @@ async def _validate(conn: AsyncConn, event: events.Event, settings: Settings) ->
     return f"order {order.order_id} VALIDATED"
 
 
+async def _failover(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
+    from tools.reactors.failover import propose_failover
+
+    done = await propose_failover(conn, event)
+    if done is None:
+        raise Skip(f"no work of the schedule in force is queued on {event.entity_id}")
+    return done
+
+
 async def _terms_reminder(conn: AsyncConn, event: events.Event, settings: Settings) -> str:
     cur = await conn.execute(
         "select o.is_rush, exists (select 1 from customer_compliance c "
@@ -136,6 +147,7 @@ REACTORS: tuple[Reactor, ...] = (
     Reactor("maintenance_response", "sensor.anomaly", _anomaly),
     Reactor("low_stock_response", "stock.low", _stock_low),
     Reactor("approval_notice", "approval.requested", _notify),
+    Reactor("failover", "machine.down", _failover),
 )
 EVENT_TYPES = sorted({r.event_type for r in REACTORS})
 

@@ -68,7 +68,30 @@ async def reschedule_machine(
     idempotency_key: str | None = None,
 ) -> ScheduleResult:
     """Re-plan the applied schedule without the machine; written as a RESCHEDULE proposal."""
+    return await _replan(conn, actor, request, outage=True, idempotency_key=idempotency_key)
 
+
+async def rebalance_machine(
+    conn: AsyncConn,
+    actor: Actor,
+    *,
+    request: RescheduleRequest,
+    idempotency_key: str | None = None,
+) -> ScheduleResult:
+    """Re-plan the applied schedule with the machine back in use (after a failover moved its
+    work elsewhere): work moves back onto it where that pays for the move penalty. Written as a
+    RESCHEDULE proposal; the request's outage window is not used."""
+    return await _replan(conn, actor, request, outage=False, idempotency_key=idempotency_key)
+
+
+async def _replan(
+    conn: AsyncConn,
+    actor: Actor,
+    request: RescheduleRequest,
+    *,
+    outage: bool,
+    idempotency_key: str | None,
+) -> ScheduleResult:
     async def run() -> ScheduleResult:
         cur = await conn.execute(
             "select machine_id, facility_id, status from equipment where machine_id = %s",
@@ -90,7 +113,9 @@ async def reschedule_machine(
                 f"({starts:%Y-%m-%d %H:%M} UTC)"
             )
         outages = []
-        if request.unavailable_until is not None or machine["status"] not in UNAVAILABLE_STATUSES:
+        if outage and (
+            request.unavailable_until is not None or machine["status"] not in UNAVAILABLE_STATUSES
+        ):
             outages.append(Outage(request.machine_id, starts, request.unavailable_until))
         state = await load_state(
             conn, facility_id=base.facility_id, horizon_days=request.horizon_days, outages=outages
@@ -145,7 +170,8 @@ async def reschedule_machine(
         )
 
     async with atomic(conn):
-        return await idempotent(conn, idempotency_key, "scheduling.reschedule", ScheduleResult, run)
+        operation = "scheduling.reschedule" if outage else "scheduling.rebalance"
+        return await idempotent(conn, idempotency_key, operation, ScheduleResult, run)
 
 
 async def _baseline(conn: AsyncConn, facility_id: str) -> Schedule:

@@ -14,10 +14,13 @@ from tools.accounts.permissions import Permission as P
 from tools.communications import notifications as communications
 from tools.communications.notifications import Notification, NotificationQuery
 from tools.core.limits import MAX_OFFSET
+from tools.core.settings import get_settings
 from tools.inventory import stock as inventory
 from tools.inventory.ledger import StockLevel
 from tools.logistics import shipments as logistics
 from tools.logistics.shipments import Shipment, ShipmentStatus
+from tools.machine_data import heartbeats
+from tools.machine_data.heartbeats import FacilityRisk, HeartbeatRecord
 from tools.maintenance import health, work_orders
 from tools.maintenance.health import MachineHealth
 from tools.maintenance.work_orders import WorkOrder, WorkOrderStatus
@@ -45,6 +48,36 @@ async def machines(
         return await health.equipment_health(
             conn, facility_id=facility_id, window_minutes=window_minutes
         )
+
+
+@router.get(
+    "/heartbeats", response_model=list[HeartbeatRecord], summary="Heartbeat reliability and risk"
+)
+async def heartbeat_records(
+    request: Request,
+    _: Annotated[Principal, needs(P.MACHINE_VIEW)],
+    facility_id: Filter = None,
+    machine_id: Filter = None,
+) -> list[HeartbeatRecord]:
+    """Per machine: heartbeats missed over the window (error rate), the trend of their delay,
+    connectivity OK / DEGRADED and risk HIGH / MEDIUM / LOW, with where a HIGH-risk machine's
+    queued work could go."""
+    async with service_of(request).pool.connection() as conn, conn.transaction():
+        return await heartbeats.heartbeat_records(
+            conn, get_settings(), facility_id=facility_id,
+            machine_ids=None if machine_id is None else [machine_id],
+        )  # fmt: skip
+
+
+@router.get(
+    "/heartbeats/facilities", response_model=list[FacilityRisk], summary="Each facility's risk"
+)
+async def facility_risks(
+    request: Request, _: Annotated[Principal, needs(P.MACHINE_VIEW)]
+) -> list[FacilityRisk]:
+    """Each facility's heartbeat risk over the beats of its running and idle machines."""
+    async with service_of(request).pool.connection() as conn, conn.transaction():
+        return await heartbeats.facility_risks(conn, get_settings())
 
 
 @router.get("/machines/{machine_id}", response_model=MachineHealth, summary="A machine's health")

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 FAILOVER = Actor(type="reactor", id="titan-failover")
 SOLVE_WORK = 10.0  # CP-SAT deterministic time
 SAFETY_S = 120.0  # the wall-clock limit, never reached in practice
+DETAIL_CHARS = 400
 
 
 class Failover(BaseModel):
@@ -90,6 +91,8 @@ async def propose_failover(conn: AsyncConn, event: events.Event) -> str | None:
                 f"schedule {schedule_id} proposed: {moved} operations moved off {machine_id} "
                 f"({queued} were queued on it); apply it to put it in force"
             )
+    if len(detail) > DETAIL_CHARS:
+        detail = detail[: DETAIL_CHARS - 1] + "…"
     await conn.execute(
         "insert into failovers (machine_id, down_event_id, down_at, reschedule_id, detail) "
         "values (%s, %s, %s, %s, %s) on conflict (down_event_id) do nothing",

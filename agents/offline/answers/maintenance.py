@@ -243,6 +243,49 @@ def plant_health(p: Progress) -> str:
     return f"{lead}\n\n{grid}"
 
 
+@answer("heartbeat_risk")
+def heartbeat_risk(p: Progress) -> str:
+    found = p.result("get_heartbeat_risk")
+    found = found if isinstance(found, dict) else {}
+    machines = [m for m in found.get("machines") or [] if isinstance(m, dict)]
+    if not machines:
+        return "No machines to report on."
+    if len(machines) == 1:
+        m = machines[0]
+        rate = m.get("error_rate")
+        head = (
+            f"{m['machine_id']} ({words(m.get('machine_status'))}): heartbeat risk "
+            f"{m.get('risk')}, connectivity {m.get('connectivity')}."
+        )
+        detail = "; ".join(m.get("reasons") or [])
+        if rate is not None and m.get("judged"):
+            detail = f"{pct(rate)} of its heartbeats missed lately. " + detail
+        tail = f"\n\n{m['suggestion']}." if m.get("suggestion") else ""
+        return f"{head} {detail}{tail}".strip()
+    risky = [m for m in machines if m.get("risk") != "LOW" or m.get("connectivity") != "OK"]
+    scope = label("facility", p.values["facility"]) if p.values.get("facility") else "the plant"
+    if not risky:
+        lead = f"Every machine in {scope} is heard steadily: heartbeat risk LOW."
+    else:
+        lead = f"In {scope}, {plural(len(risky), 'machine')} to watch: " + listing(
+            [f"{m['machine_id']} ({m.get('risk')}, {m.get('connectivity')})" for m in risky]
+        ) + "."
+    facilities = [f for f in found.get("facilities") or [] if isinstance(f, dict)]
+    sites = ", ".join(f"{f['facility_id']} {f.get('risk')}" for f in facilities)
+    grid = table(
+        ["Machine", "Risk", "Connectivity", "Missed", "Why"],
+        [
+            [m.get("machine_id"), m.get("risk"), m.get("connectivity"),
+             pct(m["error_rate"]) if m.get("error_rate") is not None else "—",
+             "; ".join((m.get("reasons") or [])[:1])]
+            for m in sorted(risky or machines, key=lambda m: (m.get("risk") != "HIGH",
+                                                              m.get("risk") != "MEDIUM"))
+        ],
+        limit=12,
+    )  # fmt: skip
+    return f"{lead}" + (f" Facilities: {sites}." if sites else "") + f"\n\n{grid}"
+
+
 @answer("anomalies")
 def anomalies(p: Progress) -> str:
     rows = rows_of(p.result("list_anomalies"))

@@ -267,9 +267,13 @@ def heartbeat_risk(p: Progress) -> str:
     if not risky:
         lead = f"Every machine in {scope} is heard steadily: heartbeat risk LOW."
     else:
-        lead = f"In {scope}, {plural(len(risky), 'machine')} to watch: " + listing(
-            [f"{m['machine_id']} ({m.get('risk')}, {m.get('connectivity')})" for m in risky]
-        ) + "."
+        lead = (
+            f"In {scope}, {plural(len(risky), 'machine')} to watch: "
+            + listing(
+                [f"{m['machine_id']} ({m.get('risk')}, {m.get('connectivity')})" for m in risky]
+            )
+            + "."
+        )
     facilities = [f for f in found.get("facilities") or [] if isinstance(f, dict)]
     sites = ", ".join(f"{f['facility_id']} {f.get('risk')}" for f in facilities)
     grid = table(

@@ -126,8 +126,8 @@ class Plants:
             self.stages[key] = base
             return base
         name = self._name("s", setup.seed, setup.scenario, setup.advance_minutes)
+        self._made.append(name)  # before it exists: a run cut short mid-create still drops it
         await create_database(self.server_url, name, template=base.name)
-        self._made.append(name)
         now = await _play(
             database_url(self.server_url, name),
             seed=setup.seed,
@@ -143,8 +143,8 @@ class Plants:
         if key in self.stages:
             return self.stages[key]
         name = self._name("base", seed)
-        await create_database(self.server_url, name)
         self._made.append(name)
+        await create_database(self.server_url, name)
         url = database_url(self.server_url, name)
         with clock.using(clock.FixedClock(ANCHOR)):
             async with db.connection(url) as conn:

@@ -14,13 +14,16 @@ from api.http.app import timed_rules_round
 from api.http.service import Service
 from tools.core import db
 from tools.core.clock import FixedClock
+from tools.core.operations import Actor
 from tools.core.settings import get_settings
+from tools.inventory.reservations import order_reservations, reserve_stock
 from tools.machine_data import heartbeats
 from tools.machine_data.sensors import move_heartbeats
 from tools.maintenance.health import machine_health
 from tools.reactors import timed
 
 pytestmark = pytest.mark.anyio
+RULES_TEST = Actor(type="user", id="planner")
 
 
 async def _rows(conn: db.AsyncConn, sql: str, *params: object) -> list[dict[str, object]]:
@@ -164,3 +167,43 @@ async def test_a_flapping_machine_goes_degraded_and_high_risk_and_recovers_when_
     # before minute 30: 22 steady machines x 29 beats, the slowing one's 30, the flapping one's 9
     assert pruned == 22 * 29 + 30 + 9
     assert left[0]["n"] == 23 + 30 and left[0]["first"] == later - history
+
+
+async def test_stock_reserved_too_long_without_production_is_released_by_the_rules(
+    plant: db.AsyncConn, fixed_clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TITAN_RESERVATION_HOLD", "PT48H")
+    get_settings.cache_clear()
+    settings = get_settings()
+    free = "select on_hand - reserved as free from stock_levels where sku = %s and facility_id = %s"
+    [before] = await _rows(plant, free, "SKU-MH-4001", "DET")
+    await reserve_stock(plant, RULES_TEST, "ORD-10019")  # 329 held at DET
+    await plant.commit()
+    held = await order_reservations(plant, "ORD-10019")
+    # ORD-10017 is reserved a day later; it is still within its hold when ORD-10019's expires.
+    fixed_clock.advance(timedelta(hours=24))
+    await reserve_stock(plant, RULES_TEST, "ORD-10017")
+    await plant.commit()
+
+    fixed_clock.advance(timedelta(hours=23))
+    early = await timed.run_round(plant, settings)
+    fixed_clock.advance(timedelta(hours=2))  # 49 h after ORD-10019's, 25 h after ORD-10017's
+    due = await timed.run_round(plant, settings)
+    again = await timed.run_round(plant, settings)
+
+    assert [h.expires_at for h in held] == [h.created_at + timedelta(hours=48) for h in held]
+    assert early["reservations_expired"] == 0
+    assert due["reservations_expired"] == 1 and again["reservations_expired"] == 0
+    assert {r.status for r in await order_reservations(plant, "ORD-10019")} == {"RELEASED"}
+    assert {r.status for r in await order_reservations(plant, "ORD-10017")} == {"RESERVED"}
+    assert await _rows(plant, free, "SKU-MH-4001", "DET") == [before]  # the stock is free
+    [order] = await _rows(plant, "select status from orders where order_id = 'ORD-10019'")
+    assert order == {"status": "VALIDATED"}
+    moved = await _rows(
+        plant,
+        "select type, payload->>'reason' as reason from event_log "
+        "where entity_id = 'ORD-10019' and type in ('stock.released', 'order.reservation_expired') "
+        "order by event_id",
+    )
+    assert [m["type"] for m in moved] == ["stock.released", "order.reservation_expired"]
+    assert moved[0]["reason"] == "the reservation expired before production started"

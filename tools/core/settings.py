@@ -11,13 +11,20 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+def _never(value: object) -> object:
+    """`never` (or nothing) for a period that does not end."""
+    if isinstance(value, str) and value.strip().lower() in ("", "never", "none"):
+        return None
+    return value
 
 
 class Settings(BaseSettings):
@@ -132,6 +139,15 @@ class Settings(BaseSettings):
         description=(
             "A running or idle machine whose last heartbeat is older than this (plant seconds) "
             "goes DOWN; the leading service process checks every few seconds."
+        ),
+    )
+    reservation_hold: Annotated[timedelta | None, BeforeValidator(_never)] = Field(
+        default=timedelta(hours=72),
+        gt=timedelta(0),
+        description=(
+            "How long (plant time) stock reserved for an order waits for production to start "
+            "before the plant rules release it and the order goes back to VALIDATED: seconds, "
+            "or ISO 8601 like P3D; `never`: reservations do not expire."
         ),
     )
     heartbeat_interval_s: float = Field(

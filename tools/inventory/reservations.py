@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, JsonValue
+from pydantic import BaseModel, Field, JsonValue
 
 from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.errors import InsufficientStockError, InvalidTransitionError
 from tools.core.limits import require_text
 from tools.core.operations import Actor, atomic, idempotent, record
+from tools.core.settings import get_settings
 from tools.inventory.ledger import (
     LevelChange,
     StockLevel,
@@ -79,6 +80,9 @@ class Reservation(BaseModel):
     status: ReservationStatus
     created_at: datetime
     updated_at: datetime
+    expires_at: datetime | None = Field(
+        default=None, description="When it is released if still RESERVED (None: never)."
+    )
 
 
 class ReleaseResult(BaseModel):
@@ -105,8 +109,9 @@ order by l.line_no
 _HOLD = """
 with held as (
     insert into stock_reservations (order_id, line_no, sku, facility_id, quantity, status,
-        created_at, updated_at)
-    select %(order_id)s, line_no, sku, facility_id, quantity, 'RESERVED', %(at)s, %(at)s
+        created_at, updated_at, expires_at)
+    select %(order_id)s, line_no, sku, facility_id, quantity, 'RESERVED', %(at)s, %(at)s,
+        %(expires_at)s
     from unnest(%(line_nos)s::smallint[], %(skus)s::text[], %(facilities)s::text[],
         %(quantities)s::int[]) as r(line_no, sku, facility_id, quantity)
 )
@@ -226,11 +231,14 @@ def _shortfall_message(
 async def _hold(
     conn: AsyncConn, actor: Actor, order: OrderHeader, taken: Sequence[Allocation]
 ) -> None:
+    now = clock.now()
+    hold = get_settings().reservation_hold
     cur = await conn.execute(
         _HOLD,
         {
             "order_id": order.order_id,
-            "at": clock.now(),
+            "at": now,
+            "expires_at": None if hold is None else now + hold,
             "line_nos": [a.line_no for a in taken],
             "skus": [a.sku for a in taken],
             "facilities": [a.facility_id for a in taken],
@@ -291,15 +299,19 @@ async def release_reservations(
     reason: str,
     statuses: Sequence[ReservationStatus] = ("RESERVED",),
     line_no: int | None = None,
+    expired_by: datetime | None = None,
 ) -> list[Allocation]:
-    """Give back a locked order's reservations in `statuses` (of one line, or all)."""
+    """Give back a locked order's reservations in `statuses` (of one line, or all; or those
+    expiring by `expired_by`)."""
     cur = await conn.execute(
         "select reservation_id, line_no, sku, facility_id, quantity from stock_reservations "
         "where order_id = %(order_id)s and status = any(%(statuses)s) "
         "and (%(line_no)s::int is null or line_no = %(line_no)s) "
+        "and (%(by)s::timestamptz is null or expires_at <= %(by)s) "
         "order by reservation_id for update",
-        {"order_id": order.order_id, "statuses": list(statuses), "line_no": line_no},
-    )
+        {"order_id": order.order_id, "statuses": list(statuses), "line_no": line_no,
+         "by": expired_by},
+    )  # fmt: skip
     rows = await cur.fetchall()
     if not rows:
         return []
@@ -383,12 +395,46 @@ async def release_stock(
         return await idempotent(conn, idempotency_key, "inventory.release", ReleaseResult, run)
 
 
+async def expire_reservations(
+    conn: AsyncConn, actor: Actor, *, now: datetime | None = None
+) -> list[ReleaseResult]:
+    """Release the reservations still RESERVED past their expiry, order by order: the stock is
+    free again and a RESERVED order goes back to VALIDATED (`order.reservation_expired`). An
+    order ON_HOLD keeps its stock while it is held; it expires once it is released."""
+    at = now or clock.now()
+    cur = await conn.execute(
+        "select distinct order_id from stock_reservations "
+        "where status = 'RESERVED' and expires_at <= %s order by order_id",
+        (at,),
+    )
+    done: list[ReleaseResult] = []
+    for row in await cur.fetchall():
+        async with atomic(conn):
+            order = await lock_order(conn, row["order_id"])
+            if order.status not in ("VALIDATED", "RESERVED"):
+                continue
+            why = "the reservation expired before production started"
+            released = await release_reservations(conn, actor, order, reason=why, expired_by=at)
+            status: OrderStatus = order.status
+            if released and order.status == "RESERVED":
+                moved = await move_order(
+                    conn, actor, order, "VALIDATED", note=f"stock released: {why}",
+                    event_type="order.reservation_expired", back=True,
+                )  # fmt: skip
+                status = moved.status
+            done.append(
+                ReleaseResult(order_id=order.order_id, order_status=status, released=released)
+            )
+    return done
+
+
 async def order_reservations(conn: AsyncConn, order_id: str) -> list[Reservation]:
     """Every reservation of an order, oldest first."""
     async with conn.transaction():
         cur = await conn.execute(
             "select reservation_id, order_id, line_no, sku, facility_id, quantity, status, "
-            "created_at, updated_at from stock_reservations where order_id = %(order_id)s "
+            "created_at, updated_at, expires_at from stock_reservations "
+            "where order_id = %(order_id)s "
             "order by reservation_id",
             {"order_id": order_id},
         )

@@ -11,6 +11,9 @@ their choosing.
 - Connectivity and risk from the heartbeat history (`tools.machine_data.heartbeats`): DEGRADED
   while beats come intermittently, risk HIGH / MEDIUM / LOW; changes are events and audit rows.
   The history is pruned to `TITAN_HEARTBEAT_HISTORY_H`.
+- Reservations: stock still RESERVED past its expiry (`TITAN_RESERVATION_HOLD` after it was
+  reserved) is released, and the order goes back to VALIDATED
+  (`tools.inventory.reservations.expire_reservations`).
 - Failover back: a machine that failed over and is healthy again gets its rebalance proposed
   (`tools.reactors.failover`).
 """
@@ -23,6 +26,7 @@ from tools.core import clock
 from tools.core.db import AsyncConn
 from tools.core.operations import Actor
 from tools.core.settings import Settings
+from tools.inventory.reservations import expire_reservations
 from tools.machine_data.heartbeats import judge_heartbeats, prune_heartbeats
 from tools.machine_data.status import mark_stale_machines_down
 from tools.reactors.failover import rebalance_recovered
@@ -52,6 +56,7 @@ async def run_round(
     limit = silence_limit_s(settings) if silence_s is None else silence_s
     down = await mark_stale_machines_down(conn, RULES, timeout_s=limit, as_of=at)
     judged = await judge_heartbeats(conn, RULES, settings, now=at)
+    expired = await expire_reservations(conn, RULES, now=at)
     rebalanced = await rebalance_recovered(conn, settings, now=at)
     async with conn.transaction():
         pruned = await prune_heartbeats(conn, settings, now=at)
@@ -60,6 +65,7 @@ async def run_round(
         "degraded": sum(1 for c in judged if c.what == "connectivity" and c.after == "DEGRADED"),
         "restored": sum(1 for c in judged if c.what == "connectivity" and c.after == "OK"),
         "risk_changes": sum(1 for c in judged if c.what == "risk"),
+        "reservations_expired": sum(len(e.released) for e in expired),
         "failovers_closed": len(rebalanced),
         "heartbeats_pruned": pruned,
     }

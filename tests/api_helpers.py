@@ -28,6 +28,14 @@ async def key(conn: db.AsyncConn, role: accounts.Role) -> str:
     return (await accounts.create_key(conn, SYSTEM, role=role)).token
 
 
+async def committed_rows(conn: db.AsyncConn, sql: str, *params: object) -> list[dict[str, Any]]:
+    """The rows of `sql`, then a commit: the next read sees what other connections wrote."""
+    cur = await conn.execute(sql, params)  # type: ignore[arg-type]
+    rows = await cur.fetchall()
+    await conn.commit()
+    return rows
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

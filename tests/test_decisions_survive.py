@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from api_helpers import committed_rows as _rows
 from api_helpers import free_port
 from mcp_helpers import session_for
 
@@ -28,13 +29,6 @@ from tools.core.operations import SYSTEM, Actor
 
 pytestmark = pytest.mark.anyio
 LEAD = Actor(type="user", id="lead")
-
-
-async def _rows(conn: db.AsyncConn, sql: str, *params: object) -> list[dict[str, Any]]:
-    cur = await conn.execute(sql, params)
-    rows = await cur.fetchall()
-    await conn.commit()
-    return rows
 
 
 async def _request_of(conn: db.AsyncConn, approval_id: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from api_helpers import committed_rows as _rows
 
 from tools.core import db
 from tools.core.clock import FixedClock
@@ -20,13 +21,6 @@ from tools.scheduling.schedules import ScheduleRequest, apply_schedule, propose_
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 PLANNER = Actor(type="user", id="planner")
-
-
-async def _rows(conn: db.AsyncConn, sql: str, *params: object) -> list[dict[str, object]]:
-    cur = await conn.execute(sql, params)
-    rows = await cur.fetchall()
-    await conn.commit()
-    return rows
 
 
 async def test_a_machine_down_fails_over_and_its_work_moves_back_once_it_is_steady(

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import anyio
 import pytest
+from api_helpers import committed_rows as _rows
 from api_helpers import running_app
 
 from api.http.app import timed_rules_round
@@ -24,13 +25,6 @@ from tools.reactors import timed
 
 pytestmark = pytest.mark.anyio
 RULES_TEST = Actor(type="user", id="planner")
-
-
-async def _rows(conn: db.AsyncConn, sql: str, *params: object) -> list[dict[str, object]]:
-    cur = await conn.execute(sql, params)
-    rows = await cur.fetchall()
-    await conn.commit()
-    return rows
 
 
 async def test_a_machine_that_falls_silent_goes_down_once_the_timeout_passes(

@@ -382,14 +382,9 @@ async def release_stock(
                 "RESERVED orders (cancel the order to free committed stock)"
             )
         released = await release_reservations(conn, actor, order, reason=why, line_no=line_no)
-        status: OrderStatus = order.status
-        if released and order.status == "RESERVED":
-            moved = await move_order(
-                conn, actor, order, "VALIDATED", note=f"stock released: {why}",
-                event_type="order.reservation_released", back=True,
-            )  # fmt: skip
-            status = moved.status
-        return ReleaseResult(order_id=order_id, order_status=status, released=released)
+        return await _released(
+            conn, actor, order, released, why=why, event_type="order.reservation_released"
+        )
 
     async with atomic(conn):
         return await idempotent(conn, idempotency_key, "inventory.release", ReleaseResult, run)
@@ -415,17 +410,32 @@ async def expire_reservations(
                 continue
             why = "the reservation expired before production started"
             released = await release_reservations(conn, actor, order, reason=why, expired_by=at)
-            status: OrderStatus = order.status
-            if released and order.status == "RESERVED":
-                moved = await move_order(
-                    conn, actor, order, "VALIDATED", note=f"stock released: {why}",
-                    event_type="order.reservation_expired", back=True,
-                )  # fmt: skip
-                status = moved.status
             done.append(
-                ReleaseResult(order_id=order.order_id, order_status=status, released=released)
+                await _released(
+                    conn, actor, order, released, why=why, event_type="order.reservation_expired"
+                )
             )
     return done
+
+
+async def _released(
+    conn: AsyncConn,
+    actor: Actor,
+    order: OrderHeader,
+    released: list[Allocation],
+    *,
+    why: str,
+    event_type: str,
+) -> ReleaseResult:
+    """A RESERVED order whose stock was given back goes back to VALIDATED."""
+    status: OrderStatus = order.status
+    if released and order.status == "RESERVED":
+        moved = await move_order(
+            conn, actor, order, "VALIDATED", note=f"stock released: {why}",
+            event_type=event_type, back=True,
+        )  # fmt: skip
+        status = moved.status
+    return ReleaseResult(order_id=order.order_id, order_status=status, released=released)
 
 
 async def order_reservations(conn: AsyncConn, order_id: str) -> list[Reservation]:

@@ -255,15 +255,19 @@ def _float(value: object) -> float | None:
     return None if value is None else float(str(value))
 
 
-async def _move_suggestion(conn: AsyncConn, r: HeartbeatRecord, now: datetime) -> str | None:
+async def queued_operations(conn: AsyncConn, machine_id: str, now: datetime) -> int:
+    """Operations of the schedule in force on the machine that are not finished by `now`."""
     cur = await conn.execute(
-        "select count(*)::int as queued from schedule_slots p "
-        "join schedules s using (schedule_id) "
+        "select count(*)::int as n from schedule_slots p join schedules s using (schedule_id) "
         "where s.status = 'APPLIED' and p.machine_id = %s and p.ends_at > %s",
-        (r.machine_id, now),
+        (machine_id, now),
     )
     row = await cur.fetchone()
-    queued = int(row["queued"]) if row else 0
+    return int(row["n"]) if row else 0
+
+
+async def _move_suggestion(conn: AsyncConn, r: HeartbeatRecord, now: datetime) -> str | None:
+    queued = await queued_operations(conn, r.machine_id, now)
     if queued == 0:
         return None
     cur = await conn.execute(

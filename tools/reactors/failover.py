@@ -27,7 +27,7 @@ from tools.core.db import AsyncConn
 from tools.core.errors import TitanError
 from tools.core.operations import Actor
 from tools.core.settings import Settings
-from tools.machine_data.heartbeats import heartbeat_records
+from tools.machine_data.heartbeats import heartbeat_records, queued_operations
 from tools.scheduling.reschedule import RescheduleRequest, rebalance_machine, reschedule_machine
 from tools.scheduling.schedules import reject_schedule
 
@@ -57,23 +57,13 @@ def _solving(machine_id: str) -> RescheduleRequest:
     )  # fmt: skip
 
 
-async def _queued_on(conn: AsyncConn, machine_id: str, now: datetime) -> int:
-    cur = await conn.execute(
-        "select count(*)::int as n from schedule_slots p join schedules s using (schedule_id) "
-        "where s.status = 'APPLIED' and p.machine_id = %s and p.ends_at > %s",
-        (machine_id, now),
-    )
-    row = await cur.fetchone()
-    return int(row["n"]) if row else 0
-
-
 async def propose_failover(conn: AsyncConn, event: events.Event) -> str | None:
     """Answer a `machine.down`: the reschedule proposed, or None when no work waits on it."""
     machine_id = event.entity_id
     if machine_id is None:
         return None
     now = clock.now()
-    queued = await _queued_on(conn, machine_id, now)
+    queued = await queued_operations(conn, machine_id, now)
     if queued == 0:
         return None
     try:
